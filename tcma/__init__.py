@@ -1,0 +1,1 @@
+"""tcma core: the app factory, configuration, data, accounts, partners, storage and API."""

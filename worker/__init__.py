@@ -1,0 +1,11 @@
+"""The worker entry point: ``dramatiq worker:broker`` (what ``tcma worker`` and the Procfile run).
+
+Building the app first sets up the broker and imports every actor module, so each actor is
+bound to the configured Redis broker before Dramatiq starts consuming.
+"""
+
+from tcma.app import create_app
+from tcma.queue import get_broker
+
+app = create_app()
+broker = get_broker()
