@@ -1,0 +1,62 @@
+"""What each role may do. Screens and API routes ask for a permission, never for a role."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, url_for
+
+from tcma.auth.models import Role
+
+A, M, C, F = Role.ADMIN, Role.MARKETER, Role.CHANNEL_MANAGER, Role.FINANCE
+PA, PU = Role.PARTNER_ADMIN, Role.PARTNER_USER
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # vendor side
+    "partners.view": frozenset({A, M, C, F}),
+    "partners.manage": frozenset({A, C}),
+    "staff.manage": frozenset({A}),
+    "audit.view": frozenset({A}),
+    "outbox.view": frozenset({A}),
+    "program.manage": frozenset({A}),
+    "assets.view": frozenset({A, M, C, F}),
+    "assets.manage": frozenset({A, M}),
+    # partner side
+    "portal.use": frozenset({PA, PU}),
+    "brand.edit": frozenset({PA}),
+    "colleagues.manage": frozenset({PA}),
+    "library.use": frozenset({PA, PU}),
+    # everyone signed in
+    "tokens.own": frozenset({A, M, C, F, PA, PU}),
+}
+
+
+def can(user, permission: str) -> bool:
+    if user is None or permission not in PERMISSIONS:
+        return False
+    return user.role in PERMISSIONS[permission]
+
+
+def requires(permission: str):
+    """Guard a page: sign-in first, then the permission.
+
+    A partner user asking for a vendor screen gets 404, not 403, so partner users cannot map
+    what exists on the vendor side; vendor staff lacking a permission get a plain 403.
+    """
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            user = g.get("user")
+            if user is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not can(user, permission):
+                abort(403 if user.is_vendor else 404)
+            return view(*args, **kwargs)
+
+        guarded.permission = permission
+        return guarded
+
+    return decorate

@@ -1,0 +1,1 @@
+"""Partners in the program and their brand profiles."""
