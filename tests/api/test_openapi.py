@@ -1,0 +1,289 @@
+"""The OpenAPI document: valid, complete, and true about what the routes really answer.
+
+An integrator generates a client from ``/api/v1/openapi.json``; if a route is missing from it,
+or a response does not match its schema, their generated client breaks. These tests compare
+the document with the app's URL map both ways, and validate real responses against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from PIL import Image
+from werkzeug.routing import Map, Rule
+from werkzeug.test import TestResponse
+
+from tests.api.conftest import Api
+
+PREFIX = "/api/v1"
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def routed_operations(rules: Iterable[Rule]) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) for every API rule the app answers, except the document itself."""
+    found = set()
+    for rule in rules:
+        if not rule.rule.startswith(PREFIX + "/") or rule.rule == f"{PREFIX}/openapi.json":
+            continue
+        path = _CONVERTER.sub(r"{\1}", rule.rule)
+        found |= {(path, m.lower()) for m in (rule.methods or set()) - IGNORED_METHODS}
+    return found
+
+
+def documented_operations(doc: dict) -> set[tuple[str, str]]:
+    methods = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+    return {(path, method) for path, item in doc["paths"].items()
+            for method in item if method in methods}
+
+
+@pytest.fixture
+def doc(client) -> dict:
+    response = client.get(f"{PREFIX}/openapi.json")  # public: no token needed to read it
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def test_document_is_valid_openapi_3_1(doc):
+    validate(doc, cls=OpenAPIV31SpecValidator)
+    assert doc["openapi"] == "3.1.0"
+    assert doc["servers"] == [{"url": "http://localhost"}]
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {"type": "http",
+                                                                   "scheme": "bearer"}
+    operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids)) == len(documented_operations(doc))
+
+
+def test_every_route_is_documented_and_every_documented_route_exists(app, doc):
+    routed = routed_operations(app.url_map.iter_rules())
+    documented = documented_operations(doc)
+
+    assert routed - documented == set(), "routes missing from openapi.json"
+    assert documented - routed == set(), "openapi.json describes routes that do not exist"
+    assert ("/api/v1/partners/{partner_id}/brand-profile", "put") in routed
+    assert len(routed) >= 22
+
+
+def test_the_route_check_catches_an_undocumented_route(app, doc):
+    """Guards the guard: a route added outside ``endpoint(...)`` shows up as undocumented."""
+    rules = [rule.empty() for rule in app.url_map.iter_rules()]
+    rules.append(Rule(f"{PREFIX}/partners/<partner_id>/secrets", methods=["GET", "POST"],
+                      endpoint="api.shadow"))
+    routed = routed_operations(Map(rules).iter_rules())
+    assert routed - documented_operations(doc) == {
+        ("/api/v1/partners/{partner_id}/secrets", "get"),
+        ("/api/v1/partners/{partner_id}/secrets", "post")}
+
+
+def test_authenticated_operations_declare_bearer_auth_and_problem_errors(doc):
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert op["security"] == [{"bearerAuth": []}], (path, method)
+            for status in ("401", "404"):
+                content = op["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (path, method, status)
+            if "requestBody" in op:
+                assert "422" in op["responses"], (path, method)
+
+
+# --- live responses against the documented schemas ------------------------------------------
+
+
+def _strict(schema: Any) -> Any:
+    """Refuse undocumented keys: a body with a field the document omits must fail."""
+    if isinstance(schema, dict):
+        schema = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+class Contract:
+    """Calls the API and checks each answer against the document's schema for that status."""
+
+    def __init__(self, doc: dict):
+        self.doc = doc
+        self.components = _strict(copy.deepcopy(doc["components"]))
+        self.checked: set[tuple[str, str, int]] = set()
+
+    def call(self, api: Api, method: str, template: str, status: int,
+             path_params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return self.response(api, method, template, status, path_params,
+                             **kw).get_json(silent=True)
+
+    def response(self, api: Api, method: str, template: str, status: int,
+                 path_params: dict[str, Any] | None = None, **kw: Any) -> TestResponse:
+        """Like ``call``, for answers that are not JSON (images, redirects)."""
+        path = template.format(**(path_params or {}))
+        response = getattr(api, method.lower())(path, **kw)
+        assert response.status_code == status, (method, path, response.get_data(as_text=True))
+        self.check(method, PREFIX + template, response)
+        return response
+
+    def check(self, method: str, template: str, response: TestResponse) -> None:
+        op = self.doc["paths"][template][method.lower()]
+        documented = op["responses"].get(str(response.status_code))
+        assert documented is not None, f"{method} {template} answered an undocumented " \
+                                       f"{response.status_code}"
+        self.checked.add((template, method.lower(), response.status_code))
+        for name, header in documented.get("headers", {}).items():
+            if header.get("required"):
+                assert response.headers.get(name), f"{method} {template} lacks {name}"
+        if "content" not in documented:
+            assert response.data == b"", f"{method} {template} documents no body"
+            return
+        assert response.mimetype in documented["content"], (
+            method, template, response.mimetype, list(documented["content"]))
+        schema = documented["content"][response.mimetype]["schema"]
+        if schema.get("format") == "binary":
+            assert response.data, f"{method} {template}: empty {response.mimetype} body"
+            if response.mimetype == "image/png":
+                with Image.open(io.BytesIO(response.data)) as image:
+                    assert image.format == "PNG", (method, template, image.format)
+            return
+        validator = Draft202012Validator({**schema, "components": self.components})
+        errors = sorted(validator.iter_errors(response.get_json()), key=str)
+        assert not errors, f"{method} {template} {response.status_code}: {errors[0]}"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (128, 96), (10, 90, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_every_operation_answers_what_the_document_says(doc, as_user, new_partner, jobs):
+    """Exercise every documented operation once and validate each live body strictly."""
+    c = Contract(doc)
+    admin = as_user("admin", email="ada@vendor.example", name="Ada")
+    partner = new_partner("Northwind")
+    pa = as_user("partner_admin", partner=partner)
+    p = {"partner_id": partner}
+
+    c.call(admin, "GET", "/me", 200)
+    created = c.call(admin, "POST", "/partners", 201, json={
+        "name": "Contoso", "tier": "gold", "region": "EMEA", "type": "agency",
+        "admin_email": "con@contoso.example"})
+    c.call(admin, "GET", "/partners", 200)
+    c.call(admin, "GET", "/partners/{partner_id}", 200, p)
+    c.call(admin, "PATCH", "/partners/{partner_id}", 200, p, json={"tier": "silver"})
+    c.call(admin, "POST", "/partners/{partner_id}/status", 200, {"partner_id": created["id"]},
+           json={"status": "suspended"})
+    csv = b"name,tier,region,type\nLitware,gold,EMEA,msp\n"
+    c.call(admin, "POST", "/partners/import", 200, query_string={"dry_run": "1"},
+           data={"file": (io.BytesIO(csv), "p.csv")})
+    c.call(admin, "POST", "/partners/import", 201, data={"file": (io.BytesIO(csv), "p.csv")})
+
+    c.call(pa, "GET", "/partners/{partner_id}/brand-profile", 200, p)
+    c.call(pa, "PUT", "/partners/{partner_id}/brand-profile", 200, p, json={
+        "display_name": "Northwind IT", "email": "hi@northwind.example",
+        "primary_color": "#112233"})
+    c.call(pa, "PUT", "/partners/{partner_id}/brand-profile/logo", 200, p,
+           data={"logo": (io.BytesIO(_png()), "logo.png")})
+    c.call(pa, "GET", "/partners/{partner_id}/brand-profile/versions", 200, p)
+
+    c.call(pa, "GET", "/partners/{partner_id}/users", 200, p)
+    colleague = c.call(pa, "POST", "/partners/{partner_id}/users", 201, p, json={
+        "email": "kim@northwind.example", "name": "Kim", "role": "partner_user"})
+    u = {"user_id": colleague["id"]}
+    c.call(pa, "GET", "/users/{user_id}", 200, u)
+    c.call(pa, "POST", "/users/{user_id}/invite", 200, u)
+    c.call(pa, "POST", "/users/{user_id}/status", 200, u, json={"status": "disabled"})
+    c.call(admin, "GET", "/users", 200)
+    c.call(admin, "POST", "/users", 201, json={"email": "m@vendor.example", "name": "M",
+                                               "role": "marketer"})
+
+    c.call(admin, "GET", "/tokens", 200)
+    token = c.call(admin, "POST", "/tokens", 201, json={"name": "ci", "expires_in_days": 30})
+    c.call(admin, "DELETE", "/tokens/{token_id}", 204, {"token_id": token["id"]})
+    c.call(admin, "GET", "/audit-events", 200)
+    c.call(pa, "GET", "/program", 200)
+    c.call(admin, "PUT", "/program", 200, json={"vendor_name": "Globex Partners"})
+
+    # The asset library: a marketer's upload, zones and previews, then the partner's copy,
+    # rendered by a real worker and downloaded through a redirect.
+    marketer = as_user("marketer")
+    asset = c.call(marketer, "POST", "/assets", 201, data={
+        "file": (io.BytesIO(_png()), "tile.png"), "title": "Launch tile",
+        "tags": "launch, social", "allowed_tiers": "gold, silver"})  # Northwind is silver now
+    a = {"asset_id": asset["id"]}
+    c.call(marketer, "GET", "/assets", 200, query_string={"status": "draft", "q": "tile"})
+    c.call(marketer, "GET", "/assets/{asset_id}", 200, a)
+    c.call(marketer, "PATCH", "/assets/{asset_id}", 200, a,
+           json={"description": "For launch week", "expires_at": None})
+    c.call(marketer, "POST", "/assets/{asset_id}/versions", 201, a,
+           data={"file": (io.BytesIO(_png()), "tile-v2.png")})
+    c.call(marketer, "PUT", "/assets/{asset_id}/zones", 200, a, json={"zones": [
+        {"page": 0, "x": 4, "y": 4, "width": 60, "height": 30, "kind": "logo"},
+        {"page": 0, "x": 4, "y": 50, "width": 120, "height": 40, "kind": "text",
+         "template": "{{ partner.display_name }}", "size": 10, "min_size": 6}]})
+    c.call(marketer, "GET", "/assets/{asset_id}/warnings", 200, a)
+    c.response(marketer, "GET", "/assets/{asset_id}/pages/{page}", 200, {**a, "page": 1})
+    c.response(marketer, "GET", "/assets/{asset_id}/preview", 200, a,
+               query_string={"partner": partner})
+    c.call(marketer, "POST", "/assets/{asset_id}/status", 200, a, json={"status": "published"})
+    c.call(pa, "GET", "/library", 200)
+    c.call(pa, "POST", "/library/{asset_id}/copy", 202, a)
+    jobs.run()
+    c.call(pa, "GET", "/library/{asset_id}/copy", 200, a)
+    c.call(pa, "POST", "/library/{asset_id}/copy", 200, a)
+    c.response(pa, "GET", "/library/{asset_id}/download", 302, a)
+    c.call(pa, "GET", "/library/{asset_id}/link", 200, a)
+    bundle = c.call(pa, "POST", "/library/bundles", 202, json={"asset_ids": [asset["id"]]})
+    jobs.run()
+    z = {"bundle_id": bundle["id"]}
+    c.call(pa, "GET", "/library/bundles/{bundle_id}", 200, z)
+    c.response(pa, "GET", "/library/bundles/{bundle_id}/download", 302, z)
+
+    exercised = {(path, method) for path, method, status in c.checked}
+    assert exercised == documented_operations(doc)
+
+
+def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_partner, client):
+    c = Contract(doc)
+    admin = as_user("admin")
+    marketer = as_user("marketer")
+    partner = new_partner("Northwind")
+    pa = as_user("partner_admin", partner=partner)
+    p = {"partner_id": partner}
+
+    c.call(Api(client, "tcma_nope"), "GET", "/partners", 401)
+    c.call(marketer, "POST", "/partners", 403, json={"name": "X"})
+    c.call(pa, "GET", "/users", 404)
+    c.call(admin, "POST", "/partners", 400, data="name=X")
+    c.call(admin, "POST", "/partners", 422, json={"name": "X", "tier": "?", "region": "EMEA",
+                                                  "type": "msp"})
+    c.call(admin, "GET", "/partners", 422, query_string={"limit": "lots"})
+    c.call(admin, "POST", "/partners/import", 422,
+           data={"file": (io.BytesIO(b"name,tier,region,type\nA,?,EMEA,msp\n"), "p.csv")})
+    c.call(admin, "POST", "/partners/{partner_id}/status", 200, p, json={"status": "offboarded"})
+    c.call(admin, "POST", "/partners/{partner_id}/status", 409, p, json={"status": "active"})
+    c.call(pa, "PUT", "/partners/{partner_id}/brand-profile", 401, p, json={})  # offboarded
+    c.call(admin, "DELETE", "/tokens/{token_id}", 404, {"token_id": "missing"})
+
+    asset = c.call(admin, "POST", "/assets", 201, data={"file": (io.BytesIO(_png()), "t.png"),
+                                                        "title": "Tile"})
+    a = {"asset_id": asset["id"]}
+    c.call(admin, "POST", "/assets", 422, data={"title": "No file"})
+    c.call(admin, "PUT", "/assets/{asset_id}/zones", 422, a, json={"zones": [{"page": 0}]})
+    c.call(admin, "GET", "/assets/{asset_id}/pages/{page}", 422, {**a, "page": 2})
+    c.call(admin, "POST", "/assets/{asset_id}/status", 200, a, json={"status": "published"})
+    northwind = as_user("partner_user", partner=new_partner("Northwind Two"))
+    c.call(northwind, "GET", "/library/{asset_id}/copy", 404, a)
+    c.call(northwind, "GET", "/library/{asset_id}/download", 409, a)
+    c.call(northwind, "GET", "/assets/{asset_id}", 404, a)
+    c.call(northwind, "POST", "/library/bundles", 422, json={"asset_ids": ["not-mine"]})
+    c.call(northwind, "GET", "/library/bundles/{bundle_id}", 404, {"bundle_id": "missing"})
+
+    statuses = {status for _, _, status in c.checked}
+    assert statuses >= {400, 401, 403, 404, 409, 422}

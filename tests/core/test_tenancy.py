@@ -1,0 +1,214 @@
+"""Partner A never sees partner B: every registered route, pages and API, is walked.
+
+Each route argument that names an object is filled with one of partner B's objects, and
+partner A (a partner admin, with a valid session or API token) must get 404 for every method.
+Routes without object arguments must not show B's data. A route whose argument this test
+does not know fails the test, so a new route cannot ship without its tenancy proven.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.routing import Rule
+
+from tcma.api import OPERATIONS
+from tcma.auth.models import Role
+from tests.factories import csrf_from, login, make_partner, make_token, make_user
+
+#: Routes whose argument is an unguessable capability (a signed link), not an object id:
+#: whoever holds the link may use it, by design, like an S3 presigned URL.
+CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invite",
+                     "assets.stable_link"}
+
+#: A valid JSON body per request model, so the request reaches the object lookup instead of
+#: stopping at validation.
+VALID_BODIES = {
+    "PartnerCreate": {"name": "X", "tier": "gold", "region": "EMEA", "type": "reseller"},
+    "PartnerUpdate": {"name": "Renamed", "tier": "gold", "region": "EMEA", "type": "reseller",
+                      "language": "en"},
+    "PartnerPatch": {"name": "Renamed"},
+    "StatusChange": {"status": "suspended"},
+    "BrandProfileFields": {"display_name": "Hijacked"},
+    "UserInvite": {"email": "intruder@example.com", "name": "Intruder",
+                   "role": "partner_user"},
+    "UserStatusChange": {"status": "disabled"},
+    "TokenCreate": {"name": "x"},
+    "ProgramIn": {"vendor_name": "Hijacked"},
+    "AssetPatch": {"title": "Hijacked"},
+    "ZonesIn": {"zones": []},
+    "AssetStatusChange": {"status": "retired"},
+}
+
+
+@pytest.fixture
+def world(app, ctx, outbox, jobs):
+    """Two partners, each with an admin, a colleague, a token and a logo'd brand profile."""
+    from tcma.auth import service as accounts
+    from tcma.extensions import db
+    from tcma.partners import service as partners
+
+    a = make_partner("Alpha Partners", tier="silver")
+    b = make_partner("Bravo Secret Partners", tier="gold")
+    a_admin = make_user(Role.PARTNER_ADMIN, partner=a, email="admin@alpha.test")
+    b_admin = make_user(Role.PARTNER_ADMIN, partner=b, email="admin@bravo-secret.test")
+    b_colleague = accounts.invite_user(email="colleague@bravo-secret.test", name="Bravo Colleague",
+                                       role=Role.PARTNER_USER, partner=b)
+    partners.update_brand_profile(b, {"display_name": "Bravo Secret Brand",
+                                      "phone": "+49 30 1234567"}, by=b_admin)
+    db.session.commit()
+    jobs.run()  # the colleague's invitation lands in the outbox: a real message id
+    b_token, _ = accounts.create_api_token(b_admin, "bravo integration")
+    db.session.commit()
+    messages = sorted(p.stem for p in outbox.folder.glob("*.eml"))
+    b_only_asset = _published_asset(tiers=["gold"])  # in B's library, not in A's
+    b_bundle = _bundle(b, b_only_asset)
+    jobs.run()  # B's ZIP is built: A must not reach it in any state
+    assert messages, "expected an outbox message to point at"
+    return {
+        "a_admin": a_admin,
+        "a_token": make_token(a_admin),
+        "objects": {
+            "partner_id": b.public_id,
+            "user_id": b_colleague.public_id,
+            "token_id": b_token.public_id,
+            "message_id": messages[0],
+            "asset_id": b_only_asset.public_id,
+            "bundle_id": b_bundle,
+            "page": 1,
+        },
+        # Strings only partner B's data contains.
+        "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
+                    b_colleague.public_id],
+    }
+
+
+def _published_asset(*, tiers: list[str]):
+    import io
+
+    from PIL import Image
+
+    from assets import library
+    from assets.models import AssetStatus
+    from tcma.extensions import db
+
+    image = io.BytesIO()
+    Image.new("RGB", (300, 200), "white").save(image, "PNG")
+    asset = library.create_asset({"title": "Gold-only banner", "allowed_tiers": tiers},
+                                 image.getvalue(), "banner.png", by=None, tiers=["gold", "silver"],
+                                 regions=["EMEA"])
+    asset.status = AssetStatus.PUBLISHED
+    db.session.commit()
+    return asset
+
+
+def _bundle(partner, asset) -> str:
+    """Partner B's ZIP of its copies (the public id)."""
+    from assets import bundles
+    from tcma.extensions import db
+
+    bundle = bundles.request_bundle(partner, [asset])
+    db.session.commit()
+    return bundle.public_id
+
+
+def _rules(app) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def _body_for(endpoint: str, method: str):
+    for op in OPERATIONS:
+        if op.endpoint == endpoint and op.method == method and op.body is not None:
+            name = op.body.__name__
+            assert name in VALID_BODIES, (
+                f"{endpoint} {method} takes {name}: add a valid example to VALID_BODIES so "
+                "the tenancy test reaches its object lookup")
+            return VALID_BODIES[name]
+    return None
+
+
+def test_every_route_hides_partner_b_from_partner_a(app, world):
+    a_session = app.test_client()
+    assert login(a_session, world["a_admin"].email).status_code == 302
+    csrf = csrf_from(a_session.get("/account").get_data(as_text=True))
+    api_headers = {"Authorization": f"Bearer {world['a_token']}"}
+
+    checked, leaks, uncovered = 0, [], []
+    for rule in _rules(app):
+        if rule.endpoint in CAPABILITY_ROUTES:
+            continue
+        args = sorted(rule.arguments)
+        unknown = [a for a in args if a not in world["objects"]]
+        if unknown:
+            uncovered.append(f"{rule.rule} ({rule.endpoint}): unknown argument(s) {unknown}")
+            continue
+        is_api = rule.rule.startswith("/api/")
+        for method in _methods(rule):
+            if not args:
+                if method != "GET":
+                    continue  # no object to reach; writes only touch the caller's own partner
+                url = rule.rule
+            else:
+                url = rule.build({a: world["objects"][a] for a in args}, append_unknown=False)[1]
+            if is_api:
+                response = a_session.open(url, method=method, headers=api_headers,
+                                          json=_body_for(rule.endpoint, method))
+            else:
+                data = {"csrf_token": csrf} if method != "GET" else None
+                response = a_session.open(url, method=method, data=data)
+            checked += 1
+            body = response.get_data(as_text=True)
+            if args and response.status_code != 404:
+                leaks.append(f"{method} {url} ({rule.endpoint}) -> {response.status_code}, "
+                             "expected 404")
+            found = [m for m in world["markers"] if m in body]
+            if found:
+                leaks.append(f"{method} {url} ({rule.endpoint}) shows partner B data: {found}")
+
+    assert not uncovered, "routes this tenancy test does not cover:\n" + "\n".join(uncovered)
+    assert not leaks, "partner A reached partner B:\n" + "\n".join(leaks)
+    assert checked > 40  # the walk really happened
+
+
+def test_tenant_scope_filters_queries_and_refuses_cross_partner_writes(app, ctx):
+    """The mechanism itself: queries in a partner-scoped session see one partner only."""
+    from sqlalchemy import select
+
+    from tcma.auth.models import User
+    from tcma.extensions import db
+    from tcma.partners.models import BrandProfile, Partner
+    from tcma.tenancy import scope_session_to_partner
+
+    a = make_partner("Alpha")
+    b = make_partner("Bravo")
+    make_user(Role.PARTNER_USER, partner=a)
+    make_user(Role.PARTNER_USER, partner=b)
+    make_user(Role.ADMIN)
+    a_id, b_id = a.id, b.id
+    db.session.remove()
+
+    scope_session_to_partner(a_id)
+    assert [p.id for p in db.session.execute(select(Partner)).scalars()] == [a_id]
+    assert {u.partner_id for u in db.session.execute(select(User)).scalars()} == {a_id}
+    assert {p.partner_id for p in db.session.execute(select(BrandProfile)).scalars()} == {a_id}
+    assert db.session.get(Partner, b_id) is None
+    # Joins are filtered too, not just the top-level entity.
+    joined = db.session.execute(
+        select(User.email).join(Partner, Partner.id == User.partner_id)
+    ).scalars().all()
+    assert joined and all(re.match(r"user\d+@example\.test", e) for e in joined)
+    assert len(joined) == 1
+
+    db.session.add(BrandProfile(partner_id=b_id, version=99, display_name="Injected"))
+    with pytest.raises(PermissionError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.remove()
+
+    scope_session_to_partner(None)
+    assert len(db.session.execute(select(Partner)).scalars().all()) == 2
