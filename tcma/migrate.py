@@ -20,8 +20,9 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(revision: str = "head") -> None:
-    """Bring the database schema up to ``revision``; needs an app context."""
+def upgrade(revision: str = "heads") -> None:
+    """Bring the database schema up to ``revision`` (every head by default: domains developed
+    side by side may branch from the same parent); needs an app context."""
     command.upgrade(alembic_config(), revision)
 
 

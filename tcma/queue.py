@@ -209,7 +209,11 @@ def _inside(transaction: SessionTransaction | None, savepoint: SessionTransactio
 
 
 def start_embedded_worker(app: Flask, threads: int = 2) -> dramatiq.Worker:
-    """Run a worker inside this process, for ``tcma serve`` on one machine."""
+    """Run a worker, and the scheduler loop, inside this process, for ``tcma serve`` on one
+    machine."""
+    from tcma import scheduler
+
     worker = dramatiq.Worker(get_broker(), worker_threads=threads)
     worker.start()
+    scheduler.start(app)
     return worker
