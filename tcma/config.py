@@ -78,6 +78,11 @@ DEFAULTS: dict[str, Any] = {
     "BROKER": "redis",
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    #: Tracking links: how long after a click the drainer stores what was buffered meanwhile
+    #: (one drain message per interval, not one per click).
+    "CLICK_DRAIN_DELAY_MS": 1000,
+    #: Clicks a drainer has held unstored this long are taken over by another (it died).
+    "CLICK_CLAIM_IDLE_MS": 30_000,
 }
 
 

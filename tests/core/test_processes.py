@@ -128,6 +128,43 @@ def test_procfile_worker_delivers_queued_email(app, process_env, tmp_path):
     assert worker.returncode in (0, -signal.SIGTERM), output
 
 
+def test_a_booting_worker_stores_clicks_a_dead_drainer_left(app, process_env):
+    """Clicks buffered with no drain coming (their drainer died holding them, and no new
+    click arrives to ask for one) are stored once a worker process starts."""
+    from sqlalchemy import func, select
+
+    from syndication.links import clicks, service
+    from syndication.links.models import Click
+    from tcma.extensions import db
+    from tcma.redis import current_redis
+    from tests.factories import make_partner
+
+    with app.app_context():
+        link = service.link_for(make_partner(), "https://vendor.example.com/x", "web")
+        db.session.commit()
+        for n in range(3):
+            clicks.record(service.new_click_id(link.code), link.code, ip=f"192.0.2.{n}",
+                          user_agent="Mozilla/5.0", referrer="", prefetch=False,
+                          delivery_ref=None)
+        redis = current_redis()
+        clicks._ensure_group(redis, clicks._stream())
+        redis.xreadgroup(clicks.GROUP, "died", {clicks._stream(): ">"}, count=10)
+        # The drain message the first click sent went with the dead process too.
+        redis.delete(f"{app.config['REDIS_NAMESPACE']}:default.DQ",
+                     f"{app.config['REDIS_NAMESPACE']}:clicks:drain-due")
+    worker = _start(_procfile()["worker"], {**process_env, "TCMA_CLICK_CLAIM_IDLE_MS": "0"})
+    try:
+        deadline, stored = time.monotonic() + 40, 0
+        while time.monotonic() < deadline and stored < 3:
+            assert worker.poll() is None, f"worker died:\n{_stop(worker)}"
+            time.sleep(0.3)
+            with app.app_context():
+                stored = db.session.execute(select(func.count()).select_from(Click)).scalar()
+        assert stored == 3, _stop(worker)
+    finally:
+        _stop(worker)
+
+
 def _embedded_servers(instance: Path) -> list:
     import psutil
 
