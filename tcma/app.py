@@ -52,7 +52,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 #: Domain packages' demo data, loaded by ``tcma demo`` after the core's ("module:function",
 #: each idempotent, returning lines to print). Names, not imports, so the core never
 #: imports a domain package outside the app factory's lists.
-DEMO_LOADERS = ("assets.demo:load_demo",)
+DEMO_LOADERS = ("assets.demo:load_demo", "syndication.pages.demo:load_demo",
+                "syndication.links.demo:load_demo")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -60,6 +61,13 @@ def _register_blueprints(app: Flask) -> None:
     # are imported before that blueprint is registered.
     from assets import api as _assets_api  # noqa: F401  (registers /api/v1 asset routes)
     from assets.views import blueprint as assets
+    from syndication.leads import api as _leads_api  # noqa: F401
+    from syndication.leads.views import blueprint as leads
+    from syndication.links import api as _links_api  # noqa: F401
+    from syndication.links.views import blueprint as links
+    from syndication.pages import api as _pages_api  # noqa: F401
+    from syndication.pages.public import blueprint as landing
+    from syndication.pages.views import blueprint as landing_pages
     from tcma.admin import blueprint as admin
     from tcma.api import blueprint as api
     from tcma.auth.sso import blueprint as sso
@@ -70,19 +78,28 @@ def _register_blueprints(app: Flask) -> None:
     from tcma.portal import blueprint as portal
     from tcma.program import blueprint as program
     from tcma.storage import blueprint as files
+    from tcma.webhooks import api as _webhooks_api  # noqa: F401  (registers /api/v1/webhooks)
+    from tcma.webhooks.views import blueprint as webhooks
 
-    for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, assets, api):
+    for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
+               assets, links, landing, landing_pages, leads, api):
         app.register_blueprint(bp)
     # Domain packages' receivers of core signals (``tcma.signals``).
     from assets.logos import init_app as init_logos
 
     init_logos(app)
+    from syndication.links.views import init_app as init_links
+
+    init_links(app)
 
 
 def _import_tasks() -> None:
     """Import every module that declares actors, so the worker knows them all."""
     import assets.tasks  # noqa: F401
+    import syndication.leads.tasks  # noqa: F401
+    import syndication.links.tasks  # noqa: F401
     import tcma.tasks  # noqa: F401
+    import tcma.webhooks.tasks  # noqa: F401
 
 
 def _configure_database(app: Flask) -> None:

@@ -16,8 +16,15 @@ from tcma.tenancy import scope_session_to_partner
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-#: Paths whose POSTs are not browser forms (API uses bearer tokens, no cookies).
-CSRF_EXEMPT_PREFIXES = (API_PREFIX,)
+#: Paths whose POSTs are not checked against the session's CSRF token: the API uses bearer
+#: tokens (no cookies); public landing-page forms (``/p/``) are posted by visitors without a
+#: session and carry their own signed, page-bound form token instead.
+CSRF_EXEMPT_PREFIXES = (API_PREFIX, "/p/")
+
+
+#: Endpoints that never act for a signed-in user, so the user is not looked up (the tracking
+#: redirect answers at volume and must do the least work). Domains add theirs at import.
+ANONYMOUS_ENDPOINTS = {"static", "health.healthz"}
 
 
 def is_api_request() -> bool:
@@ -41,7 +48,7 @@ def _load_user() -> None:
     # Start every request unscoped: a session that outlives one request (a test's app
     # context) must not carry the previous caller's partner into this one.
     scope_session_to_partner(None)
-    if is_api_request() or request.endpoint in ("static", "health.healthz"):
+    if is_api_request() or request.endpoint in ANONYMOUS_ENDPOINTS:
         return  # the API authenticates by bearer token in its own hook
     user = user_from_session()
     if user is None and session.get("uid"):

@@ -19,9 +19,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({A}),
     "outbox.view": frozenset({A}),
     "program.manage": frozenset({A}),
+    # signed outgoing webhooks (endpoints hold secrets and receive personal data)
+    "webhooks.manage": frozenset({A}),
     "assets.view": frozenset({A, M, C, F}),
     "assets.manage": frozenset({A, M}),
+    # landing pages: the vendor authors them; partners see theirs to share
+    "pages.view": frozenset({A, M, C, PA, PU}),
+    "pages.manage": frozenset({A, M}),
+    # leads: partners see and work their own; vendor staff see all, with attribution
+    "leads.view": frozenset({A, M, C, PA, PU}),
+    "leads.manage": frozenset({A, C, PA, PU}),
     # partner side
+    # tracking links: partners see and make their own, the vendor all of them
+    "links.view": frozenset({A, M, C, F, PA, PU}),
+    "links.create": frozenset({A, M, C, PA, PU}),
+    "links.settings": frozenset({A, M}),
     "portal.use": frozenset({PA, PU}),
     "brand.edit": frozenset({PA}),
     "colleagues.manage": frozenset({PA}),

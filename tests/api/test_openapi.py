@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import TestResponse
 
 from tests.api.conftest import Api
+from tests.webhook_receiver import Receiver
 
 PREFIX = "/api/v1"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -156,9 +157,9 @@ class Contract:
         assert not errors, f"{method} {template} {response.status_code}: {errors[0]}"
 
 
-def _png() -> bytes:
+def _png(width: int = 128, height: int = 96) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (128, 96), (10, 90, 200)).save(out, "PNG")
+    Image.new("RGB", (width, height), (10, 90, 200)).save(out, "PNG")
     return out.getvalue()
 
 
@@ -245,6 +246,72 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
     c.call(pa, "GET", "/library/bundles/{bundle_id}", 200, z)
     c.response(pa, "GET", "/library/bundles/{bundle_id}/download", 302, z)
 
+    # Tracking links: the vendor makes one for a partner, the partner finds the same one.
+    made = c.call(admin, "POST", "/links", 201, json={
+        "partner_id": partner, "destination": "https://vendor.example.com/offer",
+        "channel": "email", "campaign": "spring-kit"})
+    c.call(pa, "POST", "/links", 200, json={
+        "destination": "https://vendor.example.com/offer", "channel": "email",
+        "campaign": "spring-kit"})
+    k = {"code": made["code"]}
+    c.call(pa, "GET", "/links", 200, query_string={"channel": "email"})
+    c.call(pa, "GET", "/links/{code}", 200, k)
+    c.call(pa, "GET", "/links/{code}/stats", 200, k, query_string={"days": 7})
+    c.call(admin, "PATCH", "/links/{code}", 200, k, json={"disabled": True})
+
+    # Landing pages and leads: a marketer publishes a page, a visitor sends its form on the
+    # partner's copy, and the partner works the lead.
+    made_page = c.call(marketer, "POST", "/landing-pages", 201, json={
+        "slug": "api-trial", "title": "Trial", "headline": "Try it",
+        "form_fields": {"company": {"enabled": True}}, "consent_text": "Contact me."})
+    g = {"page_id": made_page["id"]}
+    c.call(marketer, "PATCH", "/landing-pages/{page_id}", 200, g,
+           json={"summary": "Free for 30 days."})
+    c.call(marketer, "PUT", "/landing-pages/{page_id}/hero", 200, g,
+           data={"hero": (io.BytesIO(_png(640, 320)), "hero.png")})
+    c.call(marketer, "DELETE", "/landing-pages/{page_id}/hero", 200, g)
+    c.call(marketer, "POST", "/landing-pages/{page_id}/status", 200, g,
+           json={"status": "published"})
+    c.call(marketer, "GET", "/landing-pages", 200, query_string={"status": "published"})
+    live = c.call(pa, "GET", "/landing-pages/{page_id}", 200, g)
+    path = live["url"].removeprefix("http://localhost")
+    form = pa.client.get(path).get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+    assert pa.client.post(path, data={"form_token": token, "email": "lead@example.com",
+                                      "consent": "yes"}).status_code == 303
+    found = c.call(pa, "GET", "/leads", 200, query_string={"status": "new"})
+    ld = {"lead_id": found["items"][0]["id"]}
+    c.call(pa, "GET", "/leads/{lead_id}", 200, ld)
+    c.call(pa, "POST", "/leads/{lead_id}/status", 200, ld,
+           json={"status": "accepted", "note": "Calling Monday"})
+    c.call(pa, "POST", "/leads/{lead_id}/notes", 201, ld, json={"text": "Left a voicemail"})
+
+    # Webhooks: an endpoint on a loopback receiver, a test event sent by a real worker.
+    receiver = Receiver()
+    try:
+        kinds = c.call(admin, "GET", "/webhook-events", 200)
+        hook = c.call(admin, "POST", "/webhooks", 201, json={
+            "url": receiver.url(), "description": "CRM", "events": [kinds[0]["name"]]})
+        w = {"webhook_id": hook["id"]}
+        c.call(admin, "GET", "/webhooks", 200)
+        c.call(admin, "GET", "/webhooks/{webhook_id}", 200, w)
+        c.call(admin, "PATCH", "/webhooks/{webhook_id}", 200, w, json={"description": "Sync"})
+        c.call(admin, "GET", "/webhooks/{webhook_id}/secret", 200, w)
+        c.call(admin, "POST", "/webhooks/{webhook_id}/secret", 200, w,
+               json={"keep_previous_hours": 1})
+        sent = c.call(admin, "POST", "/webhooks/{webhook_id}/test", 202, w)
+        jobs.run()
+        c.call(admin, "GET", "/webhooks/{webhook_id}/deliveries", 200, w,
+               query_string={"status": "succeeded"})
+        d = {"webhook_delivery_id": sent["id"]}
+        c.call(admin, "GET", "/webhook-deliveries/{webhook_delivery_id}", 200, d)
+        c.call(admin, "POST", "/webhook-deliveries/{webhook_delivery_id}/resend", 202, d)
+        jobs.run()
+        assert len(receiver.requests) == 2
+        c.call(admin, "DELETE", "/webhooks/{webhook_id}", 204, w)
+    finally:
+        receiver.close()
+
     exercised = {(path, method) for path, method, status in c.checked}
     assert exercised == documented_operations(doc)
 
@@ -284,6 +351,10 @@ def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_pa
     c.call(northwind, "GET", "/assets/{asset_id}", 404, a)
     c.call(northwind, "POST", "/library/bundles", 422, json={"asset_ids": ["not-mine"]})
     c.call(northwind, "GET", "/library/bundles/{bundle_id}", 404, {"bundle_id": "missing"})
+    c.call(admin, "POST", "/webhooks", 422, json={"url": "https://169.254.169.254/",
+                                                  "events": []})
+    c.call(admin, "GET", "/webhook-deliveries/{webhook_delivery_id}", 404,
+           {"webhook_delivery_id": "missing"})
 
     statuses = {status for _, _, status in c.checked}
     assert statuses >= {400, 401, 403, 404, 409, 422}

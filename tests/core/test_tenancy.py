@@ -20,7 +20,12 @@ from tests.factories import csrf_from, login, make_partner, make_token, make_use
 #: Routes whose argument is an unguessable capability (a signed link), not an object id:
 #: whoever holds the link may use it, by design, like an S3 presigned URL.
 CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invite",
-                     "assets.stable_link"}
+                     "assets.stable_link",
+                     # the public tracking redirect: a shared link anyone may follow
+                     "links.follow",
+                     # public landing pages (and their signed image URLs): published for the
+                     # world to read and post leads to, like a partner's own website
+                     "landing.partner_page", "landing.generic_page", "landing.media"}
 
 #: A valid JSON body per request model, so the request reaches the object lookup instead of
 #: stopping at validation.
@@ -39,6 +44,15 @@ VALID_BODIES = {
     "AssetPatch": {"title": "Hijacked"},
     "ZonesIn": {"zones": []},
     "AssetStatusChange": {"status": "retired"},
+    "LinkIn": {"destination": "https://example.com/landing"},
+    "LinkPatch": {"disabled": True},
+    "WebhookIn": {"url": "http://127.0.0.1:9/hooks", "events": ["lead.created"]},
+    "WebhookPatch": {"status": "paused"},
+    "WebhookSecretRotate": {"keep_previous_hours": 0},
+    "PagePatch": {"title": "Hijacked"},
+    "PageStatusChange": {"status": "retired"},
+    "LeadStatusIn": {"status": "accepted"},
+    "LeadNoteIn": {"text": "Hijacked"},
 }
 
 
@@ -65,6 +79,9 @@ def world(app, ctx, outbox, jobs):
     b_only_asset = _published_asset(tiers=["gold"])  # in B's library, not in A's
     b_bundle = _bundle(b, b_only_asset)
     jobs.run()  # B's ZIP is built: A must not reach it in any state
+    b_link = _tracking_link(b)
+    webhook_id, webhook_delivery_id = _webhook_delivery()
+    b_page, b_lead = _landing_page_lead(b)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -76,11 +93,16 @@ def world(app, ctx, outbox, jobs):
             "message_id": messages[0],
             "asset_id": b_only_asset.public_id,
             "bundle_id": b_bundle,
+            "code": b_link,
+            "webhook_id": webhook_id,
+            "webhook_delivery_id": webhook_delivery_id,
+            "page_id": b_page,
+            "lead_id": b_lead,
             "page": 1,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
-                    b_colleague.public_id],
+                    b_colleague.public_id, "bravo-secret-offer", b_link],
     }
 
 
@@ -111,6 +133,51 @@ def _bundle(partner, asset) -> str:
     bundle = bundles.request_bundle(partner, [asset])
     db.session.commit()
     return bundle.public_id
+
+
+def _landing_page_lead(partner) -> tuple[str, str]:
+    """A gold-only landing page (live for B, not for silver A) and B's lead from it."""
+    from syndication.leads import service as leads
+    from syndication.leads.form import Submission
+    from syndication.pages import service as pages
+    from tcma.extensions import db
+
+    page = pages.create_page({"slug": "gold-offer", "title": "Gold offer", "headline": "Gold",
+                              "allowed_tiers": ["gold"]}, by=None)
+    pages.set_status(page, "published", by=None)
+    lead, _ = leads.capture(page, partner, Submission(
+        values={"first_name": "Bravo Secret Lead", "email": "lead@example.com"},
+        consent_given=False), consent_text="", first_click_id=None, last_click_id=None,
+        ip="192.0.2.1", user_agent="")
+    db.session.commit()
+    return page.public_id, lead.public_id
+
+
+def _tracking_link(partner) -> str:
+    """Partner B's tracking link (its code), clicked once and drained."""
+    from syndication.links import clicks, service
+    from tcma.extensions import db
+
+    link = service.link_for(partner, "https://vendor.example.com/bravo-secret-offer", "email")
+    db.session.commit()
+    clicks.record(service.new_click_id(link.code), link.code, ip="192.0.2.1",
+                  user_agent="Mozilla/5.0", referrer="", prefetch=False, delivery_ref=None)
+    clicks.drain()
+    return link.code
+
+
+def _webhook_delivery() -> tuple[str, str]:
+    """The vendor's webhook endpoint (named with a marker) and a delivery to it: vendor-only
+    objects a partner must not reach either."""
+    from tcma.extensions import db
+    from tcma.webhooks import deliveries, events, service
+
+    endpoint, _ = service.create_endpoint({
+        "url": "http://127.0.0.1:9/hooks", "description": "Bravo Secret CRM sync",
+        "events": [e.name for e in events.subscribable_events()][:1]})
+    delivery = deliveries.send_test(endpoint)
+    db.session.commit()
+    return endpoint.public_id, delivery.public_id
 
 
 def _rules(app) -> list[Rule]:
