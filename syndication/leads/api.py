@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from syndication.leads import inbox
+from syndication.leads import inbox, routing
 from syndication.leads.api_schemas import (
     LeadDetail,
     LeadNoteIn,
@@ -15,6 +15,7 @@ from syndication.leads.api_schemas import (
 )
 from syndication.leads.inbox import UNROUTED, LeadFilter
 from syndication.leads.models import LeadStatus
+from syndication.leads.routing_schemas import LeadAssignIn, LeadDeclineIn, LeadOfferOut
 from tcma.api import endpoint
 from tcma.api.responses import int_arg, json_body
 from tcma.errors import FieldError, ValidationFailed
@@ -54,7 +55,7 @@ def list_leads():
 @endpoint("/leads/<lead_id>", "GET", summary="One lead with its history", tag="leads",
           permission="leads.view", response=LeadDetail)
 def get_lead(lead_id: str):
-    return json_body(LeadDetail.of(inbox.get_lead(lead_id)))
+    return json_body(LeadDetail.of(inbox.get_lead(lead_id), g.user))
 
 
 @endpoint("/leads/<lead_id>/status", "POST", summary="Move a lead to its next status",
@@ -65,7 +66,7 @@ def change_lead_status(lead_id: str, body: LeadStatusIn):
     lead = inbox.get_lead(lead_id)
     inbox.change_status(lead, body.status, by=g.user, reason=body.reason, note=body.note)
     db.session.commit()
-    return json_body(LeadDetail.of(lead))
+    return json_body(LeadDetail.of(lead, g.user))
 
 
 @endpoint("/leads/<lead_id>/notes", "POST", summary="Add a note to a lead's history",
@@ -75,4 +76,43 @@ def add_lead_note(lead_id: str, body: LeadNoteIn):
     lead = inbox.get_lead(lead_id)
     inbox.add_note(lead, body.text, by=g.user)
     db.session.commit()
-    return json_body(LeadDetail.of(lead), 201)
+    return json_body(LeadDetail.of(lead, g.user), 201)
+
+
+# --- routed leads: the partner's answer to an offer, the vendor's hand ----------------------
+
+
+@endpoint("/leads/<lead_id>/accept", "POST", summary="Accept a lead offered to your partner",
+          tag="leads", permission="leads.manage", response=LeadDetail)
+def accept_lead(lead_id: str):
+    """The lead becomes yours (status accepted). 409 when it is not offered to you, or the
+    offer's window has passed."""
+    lead = inbox.get_lead(lead_id)
+    routing.accept(lead, by=g.user)
+    db.session.commit()
+    return json_body(LeadDetail.of(lead, g.user))
+
+
+@endpoint("/leads/<lead_id>/decline", "POST", summary="Decline a lead offered to your partner",
+          tag="leads", permission="leads.manage", body=LeadDeclineIn, response=LeadOfferOut)
+def decline_lead(lead_id: str, body: LeadDeclineIn):
+    """The lead leaves your inbox at once (later requests for it answer 404) and is offered
+    to the next eligible partner; the answer is your declined offer."""
+    lead = inbox.get_lead(lead_id)
+    public_id = lead.public_id
+    offer = routing.decline(lead, body.reason, by=g.user)
+    db.session.commit()
+    return json_body(LeadOfferOut(lead_id=public_id, outcome=offer.outcome.value,
+                                  offered_at=offer.offered_at, expires_at=offer.expires_at,
+                                  decided_at=offer.decided_at, reason=offer.reason))
+
+
+@endpoint("/leads/<lead_id>/assign", "POST", summary="Give a lead to a partner by hand",
+          tag="leads", permission="leads.route", body=LeadAssignIn, response=LeadDetail)
+def assign_lead(lead_id: str, body: LeadAssignIn):
+    """No acceptance window; a pending offer is withdrawn. 422 for an unknown or inactive
+    partner, 409 when the lead is already with it or is won or lost."""
+    lead = inbox.get_lead(lead_id)
+    routing.assign(lead, routing.partner_named(body.partner_id), by=g.user, note=body.note)
+    db.session.commit()
+    return json_body(LeadDetail.of(lead, g.user))

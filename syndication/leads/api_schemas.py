@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from syndication.leads.history import EventView, history
 from syndication.leads.inbox import MAX_NOTE
 from syndication.leads.models import Lead, LeadEvent, LeadEventKind, LeadStatus, Routing
+from tcma.auth.models import User
 
 
 class LeadStatusIn(BaseModel):
@@ -39,7 +41,10 @@ class LeadOut(BaseModel):
     partner_name: str | None
     page_id: str | None
     page_title: str | None
-    routing: Routing
+    routing: Routing = Field(description="direct | unrouted | routed (by hand) | offered | "
+                                         "accepted (an offer) | pulled_back (moving on)")
+    offer_expires_at: datetime | None = Field(
+        description="While offered: when the offer lapses unless accepted")
     status: LeadStatus
     status_reason: str | None
     first_name: str
@@ -50,6 +55,9 @@ class LeadOut(BaseModel):
     phone: str
     country: str = Field(description="ISO 3166 two-letter code, or empty")
     message: str
+    language: str = Field(description="The person's language code, when known")
+    source: str = Field(description="Where an imported lead came from")
+    external_id: str | None = Field(description="The vendor system's id of an imported lead")
     consent: Consent
     channel: str = Field(description="email | social | web | qr | asset")
     first_click_id: str | None = Field(description="Tracking-link click id of the first touch")
@@ -67,10 +75,12 @@ class LeadOut(BaseModel):
             partner_name=lead.partner.name if lead.partner else None,
             page_id=lead.page.public_id if lead.page else None,
             page_title=lead.page.title if lead.page else None, routing=lead.routing,
+            offer_expires_at=lead.offer_expires_at,
             status=lead.status, status_reason=lead.status_reason, first_name=lead.first_name,
             last_name=lead.last_name, email=lead.email, company=lead.company,
             job_title=lead.job_title, phone=lead.phone, country=lead.country,
-            message=lead.message,
+            message=lead.message, language=lead.language, source=lead.source,
+            external_id=lead.external_id,
             consent=Consent(given=lead.consent_given, text=lead.consent_text,
                             version=lead.consent_version),
             channel=lead.channel, first_click_id=lead.first_click_id,
@@ -93,7 +103,7 @@ class LeadEventOut(BaseModel):
     data: dict[str, Any] | None
 
     @classmethod
-    def of(cls, e: LeadEvent) -> LeadEventOut:
+    def of(cls, e: LeadEvent | EventView) -> LeadEventOut:
         return cls(kind=e.kind, occurred_at=e.occurred_at, actor=e.actor_label,
                    from_status=e.from_status, to_status=e.to_status, text=e.text, data=e.data)
 
@@ -102,8 +112,10 @@ class LeadDetail(LeadOut):
     events: list[LeadEventOut] = Field(description="The lead's history, oldest first")
 
     @classmethod
-    def of(cls, lead: Lead) -> LeadDetail:
-        return cls(**cls.fields_of(lead), events=[LeadEventOut.of(e) for e in lead.events])
+    def of(cls, lead: Lead, viewer: User | None) -> LeadDetail:  # type: ignore[override]
+        """With the history ``viewer`` may see (all of it for vendor staff)."""
+        return cls(**cls.fields_of(lead),
+                   events=[LeadEventOut.of(e) for e in history(lead, viewer)])
 
 
 class LeadPage(BaseModel):

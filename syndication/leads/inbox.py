@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
-from syndication.leads.models import Lead, LeadEvent, LeadEventKind, LeadStatus
+from syndication.leads.models import Lead, LeadEvent, LeadEventKind, LeadStatus, Routing
 from syndication.leads.service import _lead_event
 from tcma import audit
 from tcma.auth.models import User
@@ -61,6 +61,9 @@ def change_status(lead: Lead, new: LeadStatus | str, *, by: User | None, reason:
         raise ValidationFailed([FieldError("status", "Use one of "
                                            + ", ".join(s.value for s in LeadStatus))]) from None
     reason, note = (reason or "").strip(), (note or "").strip()
+    if lead.routing in (Routing.OFFERED, Routing.PULLED_BACK):
+        raise Conflict("The lead is offered to a partner: it is accepted or declined first "
+                       "(or assigned by hand).", field="status")
     if new not in TRANSITIONS[lead.status]:
         allowed = ", ".join(s.value for s in next_statuses(lead)) or "nothing (it is final)"
         raise Conflict(f"The lead is {lead.status.value}; it cannot become {new.value}. "
@@ -76,10 +79,12 @@ def change_status(lead: Lead, new: LeadStatus | str, *, by: User | None, reason:
     lead.status_changed_at = utcnow()
     db.session.add(LeadEvent(lead=lead, kind=LeadEventKind.STATUS_CHANGED, actor_id=_id(by),
                              actor_label=_label(by), from_status=before.value,
-                             to_status=new.value, text=reason or None))
+                             to_status=new.value, text=reason or None,
+                             partner_id=lead.partner_id))
     if note:
         db.session.add(LeadEvent(lead=lead, kind=LeadEventKind.NOTE_ADDED, actor_id=_id(by),
-                                 actor_label=_label(by), text=note))
+                                 actor_label=_label(by), text=note,
+                                 partner_id=lead.partner_id))
     db.session.flush()
     audit.record("lead.status", target=lead, actor=by, before={"status": before.value},
                  after={"status": new.value, "reason": reason or None})
@@ -91,7 +96,7 @@ def add_note(lead: Lead, text: str, *, by: User | None) -> LeadEvent:
     text = (text or "").strip()
     _check_note(text, required=True)
     event = LeadEvent(lead=lead, kind=LeadEventKind.NOTE_ADDED, actor_id=_id(by),
-                      actor_label=_label(by), text=text)
+                      actor_label=_label(by), text=text, partner_id=lead.partner_id)
     db.session.add(event)
     lead.updated_at = utcnow()
     db.session.flush()

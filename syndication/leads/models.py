@@ -26,15 +26,21 @@ class LeadStatus(enum.Enum):
 
 class Routing(enum.Enum):
     DIRECT = "direct"  # came through the partner's own page: theirs from the start
-    UNROUTED = "unrouted"  # a generic page's lead, waiting for the routing rules
-    ROUTED = "routed"  # given to a partner by a rule or by hand
+    UNROUTED = "unrouted"  # a vendor lead no partner has: no rule matched, or nobody was left
+    ROUTED = "routed"  # given to a partner by hand (or by an import naming the partner)
+    OFFERED = "offered"  # offered by a routing rule; the partner accepts or declines in time
+    ACCEPTED = "accepted"  # the partner accepted the rule's offer
+    #: Declined or expired: waiting (a moment) to be offered to the rule's next partner.
+    PULLED_BACK = "pulled_back"
 
 
 class Lead(PublicIdMixin, PartnerOwned, TimestampMixin, db.Model):
-    """A person who filled a landing-page form, attributed to a partner.
+    """A person who filled a landing-page form (or whom the vendor imported), attributed to a
+    partner.
 
-    ``partner_id`` is NULL while a generic page's lead waits to be routed; tenancy shows such
-    rows to vendor staff only.
+    ``partner_id`` is NULL while a vendor lead (generic page, import) has no partner; tenancy
+    shows such rows to vendor staff only. While a rule's offer is open it names the partner
+    the lead is offered to, who sees it until the offer is declined or expires.
     """
 
     __tablename__ = "leads"
@@ -61,6 +67,12 @@ class Lead(PublicIdMixin, PartnerOwned, TimestampMixin, db.Model):
     #: ISO 3166 two-letter code.
     country: Mapped[str] = mapped_column(String(2), default="")
     message: Mapped[str] = mapped_column(Text, default="")
+    #: The person's language (``de``, ``pt-BR``) when known (imports); rules match on it.
+    language: Mapped[str] = mapped_column(String(16), default="")
+    #: Where an imported lead came from, in the vendor's words ("website", "crm", "event").
+    source: Mapped[str] = mapped_column(String(100), default="")
+    #: The vendor system's id of an imported lead: importing it again updates this lead.
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The exact wording the person saw beside the box, and the page's consent version.
@@ -87,6 +99,12 @@ class Lead(PublicIdMixin, PartnerOwned, TimestampMixin, db.Model):
     #: When the partner's lead contacts were emailed (once per lead, however often the
     #: message is delivered).
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The routing rule that offers (or offered) the lead; its next partner gets it on a
+    #: decline or expiry.
+    routing_rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("routing_rules.id", ondelete="SET NULL"))
+    #: While ``routing`` is offered: when the offer lapses and the lead is pulled back.
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     page: Mapped[LandingPage | None] = relationship(lazy="joined")
     partner: Mapped[Partner | None] = relationship(lazy="joined")
@@ -104,6 +122,13 @@ class LeadEventKind(enum.Enum):
     RESUBMITTED = "resubmitted"
     STATUS_CHANGED = "status_changed"
     NOTE_ADDED = "note_added"
+    UPDATED = "updated"  # an import sent the lead again with changed fields
+    OFFERED = "offered"  # a routing rule offered the lead to a partner
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"  # with the partner's reason
+    OFFER_EXPIRED = "offer_expired"  # not accepted in time: pulled back
+    ASSIGNED = "assigned"  # given to a partner by vendor staff (or by an import)
+    UNROUTED = "unrouted"  # no rule matched, or no eligible partner was left
 
 
 class LeadEvent(db.Model):
@@ -124,5 +149,15 @@ class LeadEvent(db.Model):
     text: Mapped[str | None] = mapped_column(Text)
     #: Details: the fields a resubmission changed, its click id and UTM values.
     data: Mapped[dict | None] = mapped_column(JSON)
+    #: The partner whose time with the lead this event belongs to (the one offered, declining,
+    #: working it); NULL for what the visitor or the vendor did while no partner had it.
+    #: Partners see the NULL ones and their own, never another partner's (so a deleted
+    #: partner's events go with it rather than becoming everyone's).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id",
+                                                              ondelete="CASCADE"))
 
     lead: Mapped[Lead] = relationship(back_populates="events")
+
+
+# The routing tables the lead table refers to, registered with the leads' models.
+from syndication.leads.routing_models import LeadOffer, RoutingRule  # noqa: E402,F401

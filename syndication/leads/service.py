@@ -103,10 +103,12 @@ def capture(page: LandingPage, partner: Partner | None, submission: Submission, 
                              to_status=LeadStatus.NEW.value,
                              data={"click_id": last_click_id, "utm": submission.utm}))
     db.session.flush()
-    if lead.partner_id is not None:
-        from syndication.leads.tasks import notify_new_lead
+    from syndication.leads.tasks import notify_new_lead, route_new_leads
 
+    if lead.partner_id is not None:
         queue.enqueue(notify_new_lead, lead.id)
+    else:
+        queue.enqueue(route_new_leads, [lead.id])  # a generic page's lead: the rules decide
     _lead_event("lead.created", lead)
     return lead, True
 
@@ -165,9 +167,14 @@ def payload(lead: Lead) -> dict[str, Any]:
         "partner_id": lead.partner.public_id if lead.partner else None,
         "page_id": lead.page.public_id if lead.page else None,
         "routing": lead.routing.value,
+        "offer_expires_at": lead.offer_expires_at.isoformat() if lead.offer_expires_at
+        else None,
         "status": lead.status.value,
         "status_reason": lead.status_reason,
         **{name: getattr(lead, name) for name in CONTACT_FIELDS},
+        "language": lead.language,
+        "source": lead.source,
+        "external_id": lead.external_id,
         "consent": {"given": lead.consent_given, "text": lead.consent_text,
                     "version": lead.consent_version},
         "channel": lead.channel,

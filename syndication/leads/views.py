@@ -15,8 +15,9 @@ from flask import (
     url_for,
 )
 
-from syndication.leads import inbox
+from syndication.leads import inbox, routing
 from syndication.leads.countries import COUNTRIES
+from syndication.leads.history import history
 from syndication.leads.inbox import LeadFilter
 from syndication.leads.models import LeadStatus
 from syndication.pages.render import inline
@@ -54,7 +55,7 @@ def index():
         "leads/index.html", leads=leads, total=total, page=page,
         pages=max(1, -(-total // PER_PAGE)), args=request.args, vendor=vendor,
         statuses=[s.value for s in LeadStatus], partner_choices=partner_choices,
-        page_choices=inbox.pages_with_leads(),
+        page_choices=inbox.pages_with_leads(), can_route=can(g.user, "leads.route"),
         base_args={k: v for k, v in request.args.items() if k != "p"})
 
 
@@ -81,10 +82,14 @@ def _lead(lead_id: str):
 @requires("leads.view")
 def show(lead_id: str):
     lead = _lead(lead_id)
+    can_route = can(g.user, "leads.route")
     return render_template("leads/show.html", lead=lead, next_statuses=inbox.next_statuses(lead),
                            links=inbox.touch_links(lead), countries=COUNTRIES,
                            consent_html=inline(lead.consent_text),
-                           vendor=g.user.is_vendor, can_manage=can(g.user, "leads.manage"))
+                           vendor=g.user.is_vendor, can_manage=can(g.user, "leads.manage"),
+                           history=history(lead, g.user), offer=routing.open_offer(lead),
+                           can_route=can_route, assignable=partners.list_partners(
+                               status="active", limit=1000)[0] if can_route else [])
 
 
 @blueprint.post("/leads/<lead_id>/status")
