@@ -61,7 +61,11 @@ def _register_blueprints(app: Flask) -> None:
     # are imported before that blueprint is registered.
     from assets import api as _assets_api  # noqa: F401  (registers /api/v1 asset routes)
     from assets.views import blueprint as assets
+    from syndication.email import api as _contacts_api  # noqa: F401
+    from syndication.email.views import blueprint as contacts
     from syndication.leads import api as _leads_api  # noqa: F401
+    from syndication.leads import routing_api as _routing_api  # noqa: F401
+    from syndication.leads.routing_views import blueprint as lead_routing
     from syndication.leads.views import blueprint as leads
     from syndication.links import api as _links_api  # noqa: F401
     from syndication.links.views import blueprint as links
@@ -82,7 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from tcma.webhooks.views import blueprint as webhooks
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
-               assets, links, landing, landing_pages, leads, api):
+               assets, links, landing, landing_pages, leads, lead_routing, contacts, api):
         app.register_blueprint(bp)
     # Domain packages' receivers of core signals (``tcma.signals``).
     from assets.logos import init_app as init_logos
@@ -96,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
 def _import_tasks() -> None:
     """Import every module that declares actors, so the worker knows them all."""
     import assets.tasks  # noqa: F401
+    import syndication.email.tasks  # noqa: F401
     import syndication.leads.tasks  # noqa: F401
     import syndication.links.tasks  # noqa: F401
     import tcma.tasks  # noqa: F401

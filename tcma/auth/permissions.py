@@ -29,6 +29,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # leads: partners see and work their own; vendor staff see all, with attribution
     "leads.view": frozenset({A, M, C, PA, PU}),
     "leads.manage": frozenset({A, C, PA, PU}),
+    # routing vendor leads to partners: rules, hand assignment, importing the vendor's leads
+    "leads.route": frozenset({A, C}),
+    # contacts are the partner's own data: vendor staff never see them, only the global
+    # suppression list's digests and counts
+    "contacts.manage": frozenset({PA, PU}),
+    "suppressions.view": frozenset({A}),
     # partner side
     # tracking links: partners see and make their own, the vendor all of them
     "links.view": frozenset({A, M, C, F, PA, PU}),

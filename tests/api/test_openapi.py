@@ -286,6 +286,58 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
            json={"status": "accepted", "note": "Calling Monday"})
     c.call(pa, "POST", "/leads/{lead_id}/notes", 201, ld, json={"text": "Left a voicemail"})
 
+    # Lead routing: a channel manager's rule, imported leads offered to the partner, one
+    # accepted, one declined and then assigned by hand.
+    cm = as_user("channel_manager")
+    made_rule = c.call(cm, "POST", "/routing-rules", 201, json={"name": "Everyone",
+                                                                "window_hours": 24})
+    rr = {"routing_rule_id": made_rule["id"]}
+    c.call(cm, "GET", "/routing-rules", 200)
+    c.call(cm, "GET", "/routing-rules/{routing_rule_id}", 200, rr)
+    c.call(cm, "PATCH", "/routing-rules/{routing_rule_id}", 200, rr,
+           json={"position": 1, "partner_tiers": ["silver"]})  # Northwind is silver
+    items = [{"email": "imp1@example.com", "external_id": "crm-1", "country": "DE"},
+             {"email": "imp2@example.com"}, {"email": "imp3@example.com", "partner_id": partner}]
+    c.call(cm, "POST", "/leads/import", 200, query_string={"dry_run": "1"},
+           json={"items": items})
+    imported = c.call(cm, "POST", "/leads/import", 201, json={"items": items})
+    jobs.run()  # the rule offers both unassigned leads to Northwind
+    first, second = ({"lead_id": i} for i in imported["leads"][:2])
+    c.call(pa, "POST", "/leads/{lead_id}/accept", 200, first)
+    c.call(pa, "POST", "/leads/{lead_id}/decline", 200, second, json={"reason": "No capacity"})
+    jobs.run()
+    c.call(cm, "POST", "/leads/{lead_id}/assign", 200, second, json={"partner_id": partner})
+    c.call(cm, "DELETE", "/routing-rules/{routing_rule_id}", 204, rr)
+
+    # Contacts: the partner's own audience, its lists, and a CSV import run by a worker.
+    made_contact = c.call(pa, "POST", "/contacts", 201, json={
+        "email": "dana@example.com", "first_name": "Dana", "tags": ["vip"],
+        "custom_fields": {"Industry": "Retail"}, "consent_source": "trade show 2026",
+        "consent_date": "2026-03-02"})
+    c.call(pa, "POST", "/contacts", 200, json={
+        "email": "DANA@example.com", "company": "Contoso", "consent_source": "website form",
+        "consent_date": "2026-03-05T10:00:00Z"})
+    ct = {"contact_id": made_contact["id"]}
+    c.call(pa, "GET", "/contacts", 200, query_string={"q": "dana", "status": "subscribed"})
+    c.call(pa, "GET", "/contacts/{contact_id}", 200, ct)
+    c.call(pa, "PATCH", "/contacts/{contact_id}", 200, ct, json={"job_title": "CTO"})
+    made_list = c.call(pa, "POST", "/contact-lists", 201, json={"name": "Webinar guests"})
+    cl = {"list_id": made_list["id"]}
+    c.call(pa, "GET", "/contact-lists", 200)
+    c.call(pa, "POST", "/contact-lists/{list_id}/members", 200, cl,
+           json={"contact_ids": [made_contact["id"]]})
+    c.call(pa, "POST", "/contact-lists/{list_id}/members/remove", 200, cl,
+           json={"contact_ids": [made_contact["id"]]})
+    contacts_csv = "E-Mail;Vorname;Firma\nkim@example.com;Kim;Café AG\nkaputt;X;Y\n".encode()
+    started = c.call(pa, "POST", "/contact-imports", 202, data={
+        "file": (io.BytesIO(contacts_csv), "kontakte.csv"), "consent_source": "fair",
+        "consent_date": "2026-03-01", "list_id": made_list["id"], "tags": "fair"})
+    jobs.run()
+    ci = {"import_id": started["id"]}
+    c.call(pa, "GET", "/contact-imports/{import_id}", 200, ci)
+    c.response(pa, "GET", "/contact-imports/{import_id}/report", 200, ci)
+    c.call(pa, "DELETE", "/contacts/{contact_id}", 204, ct)
+
     # Webhooks: an endpoint on a loopback receiver, a test event sent by a real worker.
     receiver = Receiver()
     try:
@@ -355,6 +407,15 @@ def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_pa
                                                   "events": []})
     c.call(admin, "GET", "/webhook-deliveries/{webhook_delivery_id}", 404,
            {"webhook_delivery_id": "missing"})
+
+    c.call(northwind, "POST", "/contacts", 422, json={"email": "x@example.com",
+                                               "consent_source": "", "consent_date": ""})
+    c.call(northwind, "POST", "/contact-imports", 422,
+           data={"file": (io.BytesIO(b"Email\nx@example.com\n"), "c.csv")})
+    c.call(northwind, "POST", "/contact-lists", 201, json={"name": "VIP"})
+    c.call(northwind, "POST", "/contact-lists", 409, json={"name": "vip"})
+    c.call(northwind, "GET", "/contacts/{contact_id}", 404, {"contact_id": "missing"})
+    c.call(admin, "GET", "/contacts", 403)
 
     statuses = {status for _, _, status in c.checked}
     assert statuses >= {400, 401, 403, 404, 409, 422}

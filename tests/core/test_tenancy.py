@@ -53,6 +53,16 @@ VALID_BODIES = {
     "PageStatusChange": {"status": "retired"},
     "LeadStatusIn": {"status": "accepted"},
     "LeadNoteIn": {"text": "Hijacked"},
+    "LeadDeclineIn": {"reason": "Hijacked"},
+    "LeadAssignIn": {"partner_id": "hijacked"},
+    "LeadImportIn": {"items": [{"email": "intruder@example.com"}]},
+    "RoutingRuleIn": {"name": "Hijacked"},
+    "RoutingRulePatch": {"name": "Hijacked"},
+    "ContactIn": {"email": "intruder@example.com", "consent_source": "x",
+                  "consent_date": "2026-01-01"},
+    "ContactPatch": {"first_name": "Hijacked"},
+    "ContactListIn": {"name": "Hijacked"},
+    "ListMembersIn": {"contact_ids": ["x"]},
 }
 
 
@@ -82,6 +92,8 @@ def world(app, ctx, outbox, jobs):
     b_link = _tracking_link(b)
     webhook_id, webhook_delivery_id = _webhook_delivery()
     b_page, b_lead = _landing_page_lead(b)
+    b_rule = _routing_rule(b)
+    b_contact, b_list, b_import = _contacts(b)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -98,11 +110,16 @@ def world(app, ctx, outbox, jobs):
             "webhook_delivery_id": webhook_delivery_id,
             "page_id": b_page,
             "lead_id": b_lead,
+            "routing_rule_id": b_rule,
+            "contact_id": b_contact,
+            "list_id": b_list,
+            "import_id": b_import,
             "page": 1,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
-                    b_colleague.public_id, "bravo-secret-offer", b_link],
+                    b_colleague.public_id, "bravo-secret-offer", b_link,
+                    "bravo-secret-contact@example.com"],
     }
 
 
@@ -151,6 +168,36 @@ def _landing_page_lead(partner) -> tuple[str, str]:
         ip="192.0.2.1", user_agent="")
     db.session.commit()
     return page.public_id, lead.public_id
+
+
+def _contacts(partner) -> tuple[str, str, str]:
+    """Partner B's contact, named list and finished CSV import (with a reported bad row)."""
+    import io
+
+    from syndication.email import contacts, import_run, importer, lists
+    from tcma.extensions import db
+
+    contact = contacts.add_contact(partner, {
+        "email": "bravo-secret-contact@example.com", "first_name": "Bravo Secret Contact",
+        "consent_source": "Bravo Secret fair", "consent_date": "2026-01-01"}).contact
+    contact_list = lists.create_list(partner, "Bravo Secret list")
+    imp = importer.upload(partner, io.BytesIO(
+        b"Email,Name\nbravo-secret-contact@example.com,Bravo Secret\nbroken,x\n"), "b.csv")
+    importer.start(imp, mapping=imp.mapping, consent_source="fair", consent_date="2026-01-01")
+    db.session.commit()
+    import_run.run(imp.id)
+    return contact.public_id, contact_list.public_id, imp.public_id
+
+
+def _routing_rule(partner) -> str:
+    """The vendor's routing rule sending leads to B (vendor-only: partners never reach it)."""
+    from syndication.leads import rules
+    from tcma.extensions import db
+
+    rule = rules.create_rule({"name": "Bravo Secret leads", "strategy": "fixed",
+                              "fixed_partner_id": partner.public_id}, by=None)
+    db.session.commit()
+    return rule.public_id
 
 
 def _tracking_link(partner) -> str:
