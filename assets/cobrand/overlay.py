@@ -54,7 +54,7 @@ from assets.cobrand.text import (
 from assets.cobrand.zones import Zone
 
 __all__ = ["LOGO_DPI", "FontSubset", "Layout", "LogoImage", "Overlay", "PageOverlay",
-           "build_overlay", "clear_caches", "forget_partners", "write_overlay"]
+           "build_overlay", "clear_caches", "forget_partners", "layout_key", "write_overlay"]
 
 FONT_PREFIX = "TcmaF"
 LOGO_PREFIX = "TcmaLogo"
@@ -71,8 +71,12 @@ class Layout:
     @functools.cached_property
     def key(self) -> tuple:
         """What the overlay depends on: the size and the zones, whatever page they are on."""
-        return (round(self.width, 3), round(self.height, 3),
-                tuple(_without_page(z) for z in self.zones))
+        return layout_key(self.width, self.height, self.zones)
+
+
+def layout_key(width: float, height: float, zones: Iterable[Zone]) -> tuple:
+    """``Layout(width, height, zones).key``, without making the layout."""
+    return (round(width, 3), round(height, 3), tuple(map(_without_page, zones)))
 
 
 def _without_page(zone: Zone) -> tuple:
@@ -181,7 +185,13 @@ def build_overlay(layouts: Sequence[Layout], values: Mapping[str, str | None],
     """The overlays of ``layouts`` for one brand (token values and logo), from the cache when
     this brand was drawn on these layouts before. ``prepared``: the logo's artefacts prepared
     at upload, read instead of decoding the logo when this worker has not seen it yet."""
-    sha = hashlib.sha256(logo).digest() if logo else None  # keys stay small; logos need not
+    # Keys stay small; logos need not. The prepared artefacts' reader hashes it too: once.
+    if not logo:
+        sha = None
+    elif prepared is not None and prepared.logo is logo:
+        sha = bytes.fromhex(prepared.sha)
+    else:
+        sha = hashlib.sha256(logo).digest()
     key = (tuple(layout.key for layout in layouts),
            tuple(sorted((k, v) for k, v in values.items())), sha)
     return _overlays.get(key, lambda: _build(layouts, values, logo, sha, prepared))
@@ -264,22 +274,51 @@ def write_overlay(pdf: pikepdf.Pdf, overlay: Overlay) -> list[pikepdf.Object]:
     images: dict[int, pikepdf.Object] = {}
     forms = []
     for page in overlay.pages:
-        font_dict = pikepdf.Dictionary()
+        # The form's dictionary is written as PDF source and filled while it is still direct:
+        # pikepdf checks every object joining the file, and a whole dictionary set once costs
+        # less than its keys set one by one.
+        form_dict = pikepdf.Object.parse(
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 %s %s] "
+            b"/Resources << /Font << >> /XObject << >> >> >>"
+            % (_num(page.width), _num(page.height)))
+        resources = form_dict.get("/Resources")
+        font_dict = resources.get("/Font")
         for index in page.fonts:
             if index not in fonts:
                 fonts[index] = _font_object(pdf, overlay.fonts[index])
             font_dict[f"/{FONT_PREFIX}{index}"] = fonts[index]
-        xobjects = pikepdf.Dictionary()
+        xobjects = resources.get("/XObject")
         for number, image in enumerate(page.logos):
             if id(image) not in images:
                 images[id(image)] = _image_object(pdf, image)
             xobjects[f"/{LOGO_PREFIX}{number}"] = images[id(image)]
-        form = pdf.make_stream(page.content, pikepdf.Object.parse(
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 %s %s] >>"
-            % (_num(page.width), _num(page.height))))
-        form.Resources = pikepdf.Dictionary(Font=font_dict, XObject=xobjects)
-        forms.append(form)
+        forms.append(_stream(pdf, page.content, form_dict))
     return forms
+
+
+def _stream(pdf: pikepdf.Pdf, data: bytes, dictionary: pikepdf.Object | bytes
+            ) -> pikepdf.Stream:
+    """A new stream of ``pdf`` holding ``data`` as it is, with this dictionary (or its PDF
+    source): ``pikepdf.Stream(pdf, data, dictionary)`` without the copy of the dictionary it
+    makes first (a quarter of its time)."""
+    stream = pikepdf.Stream(pdf, data)
+    stream.stream_dict = (pikepdf.Object.parse(dictionary) if isinstance(dictionary, bytes)
+                          else dictionary)
+    return stream
+
+
+def _attach(pdf: pikepdf.Pdf, obj: pikepdf.Object) -> pikepdf.Object:
+    """``pdf.make_indirect(obj)`` for a direct object built here (so free of cycles and of
+    other files' objects), without the check pikepdf makes of every object joining a file,
+    element by element, which costs more than parsing them: 0.1 ms for a font's /Widths
+    array, per copy. (Setting a key of an object of the file checks the value the same way:
+    values set here are small.)"""
+    replace = getattr(pdf, "_replace_object", None)
+    if replace is None:  # a pikepdf without it: the checked way
+        return pdf.make_indirect(obj)
+    placeholder = pdf.make_indirect(pikepdf.Dictionary())
+    replace(placeholder.objgen, obj)
+    return placeholder
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -292,12 +331,12 @@ def _text_ops(zone: Zone, page_height: float, size: float,
     ops = [b"q %s %s %s %s re W n" % (_num(zone.x), _num(page_height - zone.y - zone.height),
                                       _num(zone.width), _num(zone.height)),
            b"%s %s %s rg" % (_num(r), _num(g), _num(b)), b"BT"]
+    prefix, size_op = FONT_PREFIX.encode(), _num(size)
     for line, x, baseline in lines:
         ops.append(b"1 0 0 1 %s %s Tm" % (_num(x), _num(page_height - baseline)))
         for subset, codes in encoder.encode(line):
             used.add(subset)
-            ops.append(b"/%s%d %s Tf <%s> Tj" % (FONT_PREFIX.encode(), subset, _num(size),
-                                                 codes.hex().encode()))
+            ops.append(b"/%s%d %s Tf <%s> Tj" % (prefix, subset, size_op, codes.hex().encode()))
     ops += [b"ET", b"Q"]
     return ops
 
@@ -324,10 +363,13 @@ class _Encoder:
         # The plan's codes are those of a font embedded first (the only one, usually).
         self.codes = plan.codes if first == 0 else {
             char: (first + index, code) for char, (index, code) in plan.codes.items()}
-        # One subset (every partner writing in Latin scripts) encodes with one str.translate;
-        # every character drawn is in ``chars``, so the table covers them all.
-        self.table = ({ord(c): chr(self.codes.get(c, (first, 0))[1]) for c in chars}
-                      if len(self.subsets) == 1 else None)
+        # One subset (every partner writing in Latin scripts) encodes with one str.translate:
+        # the plan's table, with the missing glyph for the characters the font cannot draw.
+        self.table = plan.table
+        if plan.table is not None:
+            missing = {ord(c): "\x00" for c in chars if c not in plan.codes}
+            if missing:
+                self.table = {**plan.table, **missing}
 
     def encode(self, line: str) -> list[tuple[int, bytes]]:
         """(subset index, codes) runs drawing ``line``; undrawable characters show the
@@ -349,6 +391,8 @@ class _Plan:
 
     subsets: tuple[FontSubset, ...]
     codes: Mapping[str, tuple[int, int]]  # character -> (subset index, code)
+    #: for ``str.translate`` when there is one subset: code point -> its code as a character
+    table: Mapping[int, str] | None
 
     def weight(self) -> int:
         return sum(len(f.file) + len(f.to_unicode) + len(f.font_dict) for f in self.subsets)
@@ -367,7 +411,9 @@ def _plan(font: str, blocks: tuple[int, ...], others: tuple[int, ...]) -> _Plan:
             codes[chr(cp)] = (len(subsets), code)
         subsets.append(_make_subset(font, (0, *chunk)))
     codes["\u00a0"] = codes.get(" ", (0, 0))  # drawn as a space: measured as one
-    return _Plan(tuple(subsets), codes)
+    table = ({ord(char): chr(code) for char, (_, code) in codes.items()}
+             if len(subsets) == 1 else None)
+    return _Plan(tuple(subsets), codes, table)
 
 
 @functools.cache
@@ -412,23 +458,23 @@ def _make_subset(font: str, codes: tuple[int, ...]) -> FontSubset:
 
 
 def _font_object(pdf: pikepdf.Pdf, subset: FontSubset) -> pikepdf.Object:
-    program = pikepdf.Stream(pdf, b"")
-    program.write(subset.file, filter=pikepdf.Name.FlateDecode)
-    program.Length1 = subset.length1
-    to_unicode = pikepdf.Stream(pdf, b"")
-    to_unicode.write(subset.to_unicode, filter=pikepdf.Name.FlateDecode)
+    program = _stream(pdf, subset.file,
+                      b"<< /Filter /FlateDecode /Length1 %d >>" % subset.length1)
+    to_unicode = _stream(pdf, subset.to_unicode, b"<< /Filter /FlateDecode >>")
     descriptor = pikepdf.Object.parse(subset.descriptor)
-    descriptor.FontFile2 = program
+    descriptor["/FontFile2"] = program
     font = pikepdf.Object.parse(subset.font_dict)
-    font.ToUnicode = to_unicode
-    font.FontDescriptor = pdf.make_indirect(descriptor)
-    return pdf.make_indirect(font)
+    font["/ToUnicode"] = to_unicode
+    font["/FontDescriptor"] = _attach(pdf, descriptor)
+    return _attach(pdf, font)
 
 
 # --- numbers ---------------------------------------------------------------------------------
 
 def _num(value: float) -> bytes:
-    return (f"{value:.4f}".rstrip("0").rstrip(".") or "0").encode()
+    if type(value) is int:  # zones are mostly drawn in whole units
+        return b"%d" % value
+    return (b"%.4f" % value).rstrip(b"0").rstrip(b".") or b"0"
 
 
 # --- logos ---------------------------------------------------------------------------------
@@ -478,14 +524,13 @@ def _encode_logo(data: bytes, size: tuple[int, int], prepared: PreparedLogo | No
 
 
 def _image_object(pdf: pikepdf.Pdf, image: LogoImage) -> pikepdf.Object:
-    stream = pdf.make_stream(b"", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                             Width=image.width, Height=image.height,
-                             ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8)
-    stream.write(image.rgb, filter=pikepdf.Name.FlateDecode)
+    # Stream data is handed over deflated, as stored: the dictionaries say so.
+    stream = _stream(pdf, image.rgb, b"<< /Type /XObject /Subtype /Image /Width %d /Height %d "
+                     b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode >>"
+                     % (image.width, image.height))
     if image.alpha is not None:
-        mask = pdf.make_stream(b"", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                               Width=image.width, Height=image.height,
-                               ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
-        mask.write(image.alpha, filter=pikepdf.Name.FlateDecode)
-        stream.SMask = mask
+        stream["/SMask"] = _stream(pdf, image.alpha, b"<< /Type /XObject /Subtype /Image "
+                                   b"/Width %d /Height %d /ColorSpace /DeviceGray "
+                                   b"/BitsPerComponent 8 /Filter /FlateDecode >>"
+                                   % (image.width, image.height))
     return stream
