@@ -36,8 +36,9 @@ test: install-test system-packages
 	$(BIN)/pytest
 
 ## Tools the tests use as a person would: chromium (browser tests, driven by Playwright with no
-## browser download), qpdf and poppler-utils (checking co-branded PDFs).
-SYSTEM_TOOLS := chromium:chromium qpdf:qpdf pdftoppm:poppler-utils pdftotext:poppler-utils
+## browser download), qpdf and poppler-utils (checking co-branded PDFs), zbar-tools (reading
+## the QR codes stamped on them, as a phone would).
+SYSTEM_TOOLS := chromium:chromium qpdf:qpdf pdftoppm:poppler-utils pdftotext:poppler-utils zbarimg:zbar-tools
 system-packages:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
 		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

@@ -418,3 +418,31 @@ def download(partner: Partner, bundle: CopyBundle, *, via: str = "bundle") -> Do
     stamp = (bundle.finished_at or utcnow()).strftime("%Y-%m-%d")
     filename = f"{partner.slug}-cobranded-{stamp}.zip"
     return Download(storage().url(bundle.file_key, expires_in=600, filename=filename), filename)
+
+
+#: A finished ZIP is a convenience, not a record (the copies stay): kept this long.
+ZIP_KEPT = timedelta(days=7)
+
+
+def sweep(now: datetime | None = None, limit: int = 200) -> tuple[int, int]:
+    """The scheduled sweeper: revive bundles whose message or builder is lost, and delete
+    ZIPs older than ``ZIP_KEPT`` (the bundle then says so; the partner asks again). Returns
+    (revived, expired); the caller commits."""
+    now = now or utcnow()
+    waiting = db.session.execute(
+        select(CopyBundle).where(CopyBundle.status.in_([BundleStatus.QUEUED,
+                                                        BundleStatus.BUILDING]))
+        .limit(limit)).scalars().all()
+    revived = sum(1 for bundle in waiting if revive(bundle, now))
+    old = db.session.execute(
+        select(CopyBundle).where(CopyBundle.status == BundleStatus.DONE,
+                                 CopyBundle.file_key.is_not(None),
+                                 CopyBundle.finished_at < now - ZIP_KEPT)
+        .limit(limit)).scalars().all()
+    for bundle in old:
+        storage().delete(bundle.file_key)
+        bundle.status = BundleStatus.FAILED
+        bundle.file_key = None
+        bundle.error = (f"This ZIP was removed after {ZIP_KEPT.days} days; your copies are "
+                        "still here. Ask for a new ZIP.")
+    return revived, len(old)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from assets import logos
+from assets import logos, qr
 from assets.cobrand import Brand, parse_zones
 from assets.library import current_version, current_zone_set, unit_of, visible_to
 from assets.models import (
@@ -179,7 +179,8 @@ def render(rendition_id: int) -> None:
     started = time.perf_counter()
     try:
         output = stamp(version, db.session.get(ZoneSet, rendition.zone_set_id),
-                       db.session.get(BrandProfile, rendition.brand_profile_id))
+                       db.session.get(BrandProfile, rendition.brand_profile_id),
+                       db.session.get(Partner, rendition.partner_id))
         storage().put(key, output, version.content_type)
     except DomainError as exc:
         # The file or the brand cannot be stamped as they are: rendering again cannot help.
@@ -212,14 +213,20 @@ def give_up(rendition_id: int) -> None:
     db.session.commit()
 
 
-def stamp(version: AssetVersion, zone_set: ZoneSet, profile: BrandProfile) -> bytes:
-    """The co-branded bytes of one version for one brand profile (no database writes)."""
+def stamp(version: AssetVersion, zone_set: ZoneSet, profile: BrandProfile,
+          partner: Partner | None = None) -> bytes:
+    """The co-branded bytes of one version for one brand profile. With ``partner``, QR codes
+    carry the partner's tracking links (which may be created: the caller commits); without
+    (previews), the zones' own addresses."""
     original = storage().get(version.file_key)
     zones = parse_zones(zone_set.zones, [tuple(s) for s in version.page_sizes],
                         unit=unit_of(version.asset))
     if not zones:
         return original
     brand = brand_for(profile)
+    if any(zone.kind == "qr" for zone in zones):
+        brand = replace(brand, values={**brand.values,
+                                       **qr.targets(partner, version.asset, zones)})
     if version.asset.kind is AssetKind.PDF:
         from assets.cobrand.pdf import stamp_pdf
 
@@ -291,3 +298,20 @@ def get_rendition(public_id: str) -> Rendition:
     if rendition is None:
         raise NotFound("No such rendition.")
     return rendition
+
+
+def revive_stale(now: datetime | None = None, limit: int = 200) -> int:
+    """Re-send renditions whose message or worker is lost (the scheduled sweeper; pages do
+    the same for the rows they show). The caller commits; messages leave then."""
+    now = now or utcnow()
+    horizon = now - STALE_RENDER
+    stale = db.session.execute(
+        select(Rendition).where(
+            Rendition.requested_at <= horizon,
+            (Rendition.status == RenditionStatus.QUEUED)
+            | ((Rendition.status == RenditionStatus.RENDERING)
+               & ((Rendition.started_at.is_(None)) | (Rendition.started_at < horizon))))
+        .limit(limit)).scalars().all()
+    for rendition in stale:
+        _resend(rendition)
+    return len(stale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tcma import scheduler
 from tcma.queue import actor
 
 #: Kept well under ``renditions.STALE_RENDER``: a live worker never looks dead.
@@ -58,3 +59,14 @@ def prepare_partner_logo(brand_profile_id: int) -> None:
     from assets import logos
 
     logos.prepare_for_profile(brand_profile_id)
+
+
+@scheduler.every(60, "assets.sweep")
+def _sweep() -> None:
+    """Copies and ZIPs whose message or worker was lost go out again; old ZIPs are removed."""
+    from assets import bundles, renditions
+    from tcma.extensions import db
+
+    renditions.revive_stale()
+    bundles.sweep()
+    db.session.commit()

@@ -146,7 +146,8 @@ def _editor_options(asset: Asset) -> dict:
     return {"unit": library.unit_of(asset), "kinds": list(zone_rules.KINDS),
             "fonts": list(zone_rules.FONTS), "aligns": list(zone_rules.ALIGNS),
             "valigns": list(zone_rules.VALIGNS), "max_zones": zone_rules.MAX_ZONES,
-            "max_size": zone_rules.MAX_SIZE, "tokens": list(PARTNER_TOKENS)}
+            "max_size": zone_rules.MAX_SIZE, "min_qr": zone_rules.MIN_QR_SIDE,
+            "tokens": list(PARTNER_TOKENS)}
 
 
 @blueprint.post("/assets/<asset_id>/edit")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from PIL import (
     Image,
+    ImageColor,
     ImageDraw,
     ImageFont,
     ImageOps,
@@ -170,11 +171,34 @@ def stamp_image(data: bytes, zones: Sequence[Zone], brand: Brand) -> bytes:
         if zone.kind == "logo":
             if logo is not None:
                 _paste(image, _fit_logo(logo, zone), _logo_origin(logo, zone))
+        elif zone.kind == "qr":
+            _draw_qr(image, zone, brand)
         else:
             _draw_text(image, zone, brand)
     out = io.BytesIO()
     image.save(out, kind, **save)
     return out.getvalue()
+
+
+def _draw_qr(image: Image.Image, zone: Zone, brand: Brand) -> None:
+    """The zone's QR code on a light square (quiet zone included), whole pixels per module
+    where the zone allows, so phones read it sharply."""
+    from assets.cobrand import qrcode as qr
+
+    modules, runs = qr.dark_runs(qr.target_of(zone, brand.values))
+    left, top, module = qr.placement(zone, modules)
+    if module >= 1:
+        module = float(int(module))  # crisp edges: no module split across pixels
+    side = module * (modules + 2 * qr.QUIET_MODULES)
+    draw = ImageDraw.Draw(image)  # RGB or RGBA here (``_working_mode``)
+    alpha = (255,) if image.mode == "RGBA" else ()
+    draw.rectangle((left, top, left + side - 1, top + side - 1), fill=(255, 255, 255, *alpha))
+    ink = (*ImageColor.getrgb(zone.color)[:3], *alpha)
+    origin = qr.QUIET_MODULES * module
+    for row, column, length in runs:
+        x0 = left + origin + column * module
+        y0 = top + origin + row * module
+        draw.rectangle((x0, y0, x0 + length * module - 1, y0 + module - 1), fill=ink)
 
 
 def _save_options(image: Image.Image, data: bytes) -> dict:

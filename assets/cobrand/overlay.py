@@ -32,6 +32,7 @@ from typing import Any
 
 import pikepdf
 
+from assets.cobrand import qrcode
 from assets.cobrand.logo import (
     LOGO_DPI,
     LogoImage,
@@ -263,6 +264,8 @@ def _build(layouts: Sequence[Layout], values: Mapping[str, str | None],
                     _num(placed.width), _num(placed.height), _num(placed.x), _num(bottom),
                     LOGO_PREFIX.encode(), len(logos)))
                 logos.append(image)
+            elif zone.kind == "qr":
+                ops.append(qrcode.pdf_ops(zone, layout.height, values))
         pages.append(PageOverlay(layout.width, layout.height, b"\n".join(ops),
                                  tuple(sorted(used)), tuple(logos)))
     return Overlay(tuple(pages), tuple(subsets))

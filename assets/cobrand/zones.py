@@ -19,7 +19,7 @@ from tcma.errors import FieldError, ValidationFailed
 if TYPE_CHECKING:
     from assets.cobrand.prepared import PreparedLogo
 
-KINDS = ("logo", "text")
+KINDS = ("logo", "text", "qr")
 FONTS = ("sans", "sans-bold")
 ALIGNS = ("left", "center", "right")
 VALIGNS = ("top", "middle", "bottom")
@@ -40,7 +40,9 @@ class Zone:
     width: float
     height: float
     kind: str
-    #: text zones: e.g. "Call {{ partner.phone }}"; rendered in a sandbox (see ``text``)
+    #: text zones: e.g. "Call {{ partner.phone }}"; rendered in a sandbox (see ``text``).
+    #: QR zones: the address the code leads to (each partner's copy carries the partner's
+    #: tracking link to it when tracking links are set up, see ``assets.qr``).
     template: str = ""
     font: str = "sans"
     size: float = 12.0
@@ -61,10 +63,13 @@ class Zone:
         return (self.x, self.y, self.x + self.width, self.y + self.height)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; text-only fields are left out of logo zones."""
+        """A JSON-ready dict; fields a kind does not use are left out."""
         data = asdict(self)
         if self.kind == "logo":
             for name in ("template", "font", "size", "min_size", "color"):
+                data.pop(name)
+        elif self.kind == "qr":
+            for name in ("font", "size", "min_size"):
                 data.pop(name)
         return data
 
@@ -141,11 +146,13 @@ def _problems(zone: Zone) -> list[FieldError]:
         errors.append(FieldError("height", "The zone must be taller than zero."))
     if zone.kind not in KINDS:
         errors.append(FieldError("kind", f"Unknown zone kind {zone.kind!r}; use "
-                                         "'logo' or 'text'."))
+                                         "'logo', 'text' or 'qr'."))
     if zone.align not in ALIGNS:
         errors.append(FieldError("align", "Use left, center or right."))
     if zone.valign not in VALIGNS:
         errors.append(FieldError("valign", "Use top, middle or bottom."))
+    if zone.kind == "qr":
+        return errors + _qr_problems(zone)
     if zone.kind != "text":
         return errors
     if zone.font not in FONTS:
@@ -169,6 +176,28 @@ def _problems(zone: Zone) -> list[FieldError]:
         problems = template_problems(zone.template)
         if problems:
             errors.append(FieldError("template", " ".join(problems)))
+    return errors
+
+
+#: A QR code smaller than this is not reliably scanned from paper (about 2 cm at 72 dpi).
+MIN_QR_SIDE = 56.0
+MAX_QR_TARGET = 500
+_URL = re.compile(r"^https?://[^\s/?#@\\]+(?::\d+)?(?:[/?#][^\s\\]*)?$", re.IGNORECASE)
+
+
+def _qr_problems(zone: Zone) -> list[FieldError]:
+    errors = []
+    if not isinstance(zone.color, str) or not _COLOR.match(zone.color):
+        errors.append(FieldError("color", "Use a colour like #1a2b3c."))
+    target = zone.template.strip() if isinstance(zone.template, str) else ""
+    if not target:
+        errors.append(FieldError("template", "Enter the address the QR code leads to."))
+    elif len(target) > MAX_QR_TARGET or not _URL.match(target):
+        errors.append(FieldError("template", "Use an https:// (or http://) address of at most "
+                                             f"{MAX_QR_TARGET} characters."))
+    if min(zone.width, zone.height) < MIN_QR_SIDE:
+        errors.append(FieldError("width", f"A QR code needs a box of at least "
+                                          f"{MIN_QR_SIDE:g} x {MIN_QR_SIDE:g} to scan."))
     return errors
 
 

@@ -33,10 +33,23 @@ MISSES_PER_MINUTE = 60
 
 
 def init_app(app) -> None:
-    """Put the redirect's fast path in front of the app (called by the app factory)."""
+    """Put the redirect's fast path in front of the app, and give co-branded QR codes each
+    partner's tracking link (called by the app factory)."""
+    from assets import qr
     from syndication.links.redirect import RedirectFastPath
 
     app.wsgi_app = RedirectFastPath(app.wsgi_app, app)
+    qr.register_link_maker(qr_link)
+
+
+def qr_link(partner: Partner, destination: str, asset) -> str:
+    """The partner's ``qr`` link to ``destination`` for a QR code on ``asset``: scans of the
+    printed brochure count for the partner, with the asset as the campaign."""
+    from tcma.partners.service import slugify
+
+    link = service.link_for(partner, destination, Channel.QR, service.LinkSource(
+        campaign=slugify(asset.title)[:100], type="asset", id=asset.public_id))
+    return service.short_url(link)
 
 
 @blueprint.route("/r/<code>", methods=["GET", "HEAD"])

@@ -100,6 +100,8 @@
     if (z.kind === 'text') {
       out.template = z.template; out.font = z.font; out.size = z.size;
       out.min_size = z.min_size; out.color = z.color;
+    } else if (z.kind === 'qr') {
+      out.template = z.template; out.color = z.color;
     }
     out.align = z.align; out.valign = z.valign;
     return out;
@@ -109,10 +111,11 @@
     var size = defaultTextSize(page);
     return normalise({
       page: page, x: box.x, y: box.y, width: box.width, height: box.height, kind: kind,
-      template: kind === 'text' ? '{{ partner.display_name }}\n{{ partner.phone }}' : '',
+      template: kind === 'text' ? '{{ partner.display_name }}\n{{ partner.phone }}'
+        : kind === 'qr' ? 'https://' : '',
       font: 'sans', size: size, min_size: Math.max(1, Math.round(size / 2)),
       color: '#000000',
-      align: kind === 'logo' ? 'center' : 'left', valign: kind === 'logo' ? 'middle' : 'top'
+      align: kind === 'text' ? 'left' : 'center', valign: kind === 'text' ? 'top' : 'middle'
     });
   }
 
@@ -134,6 +137,15 @@
       }
       if (!(z.min_size >= 1)) out.push('Use a min size of at least 1.');
       else if (z.min_size > z.size) out.push('The min size is larger than the size.');
+    }
+    if (z.kind === 'qr') {
+      if (!/^https?:\/\/[^\s\/?#@\\]+/i.test((z.template || '').trim())) {
+        out.push('Enter the address the QR code leads to (https://…).');
+      }
+      if (Math.min(z.width, z.height) < options.min_qr) {
+        out.push('A QR code needs a box of at least ' + options.min_qr + ' × ' +
+          options.min_qr + ' ' + unit + ' to scan.');
+      }
     }
     serverErrors.forEach(function (e) {
       if (e.zone === index) out.push(e.field.replace('_', ' ') + ': ' + e.message);
@@ -188,6 +200,7 @@
 
   function describe(z) {
     if (z.kind === 'logo') return 'Partner logo';
+    if (z.kind === 'qr') return 'QR code: ' + (z.template || '').trim();
     var first = (z.template || '').split('\n')[0].trim();
     return 'Text' + (first ? ': ' + first : '');
   }
@@ -209,7 +222,7 @@
     var label = document.createElement('span');
     label.className = 'ze-label';
     label.setAttribute('aria-hidden', 'true');
-    label.textContent = z.kind === 'logo' ? 'LOGO' : z.template;
+    label.textContent = z.kind === 'logo' ? 'LOGO' : z.kind === 'qr' ? 'QR' : z.template;
     el.appendChild(number);
     el.appendChild(label);
     if (editable && index === selected) {
@@ -261,9 +274,9 @@
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'link' + (problems(z, i).length ? ' danger' : '');
-      button.textContent = (z.kind === 'logo' ? 'Partner logo' : 'Text') +
+      button.textContent = ({ logo: 'Partner logo', qr: 'QR code' }[z.kind] || 'Text') +
         (figures.length > 1 ? ', page ' + (z.page + 1) : '');
-      if (z.kind === 'text' && z.template.trim()) {
+      if (z.kind !== 'logo' && z.template.trim()) {
         var sub = document.createElement('span');
         sub.className = 'sub';
         sub.textContent = z.template.trim().split('\n')[0];
@@ -300,6 +313,7 @@
       input.value = String(name in box ? box[name] : z[name]);
     });
     form.querySelector('.ze-text-only').hidden = z.kind !== 'text';
+    form.querySelector('.ze-qr-only').hidden = z.kind !== 'qr';
     var found = problems(z, selected);
     problemsBox.hidden = !found.length;
     while (problemsBox.firstChild) problemsBox.removeChild(problemsBox.firstChild);
@@ -549,8 +563,9 @@
       return !(e.zone === selected && e.field === name);
     });
     if (name === 'kind') {
-      if (z.kind === 'text' && !z.template) {
-        Object.assign(z, newZone('text', z.page, z));
+      if ((z.kind === 'text' && !z.template) || (z.kind === 'qr' &&
+          !/^https?:/.test(z.template || ''))) {
+        Object.assign(z, newZone(z.kind, z.page, z));
       }
       changed();
       render();
@@ -558,7 +573,9 @@
     }
     if (zoneEls[selected]) {
       var el = zoneEls[selected];
-      if (name === 'template') el.querySelector('.ze-label').textContent = z.template;
+      if (name === 'template' && z.kind === 'text') {
+        el.querySelector('.ze-label').textContent = z.template;
+      }
       el.setAttribute('aria-label', 'Box ' + (selected + 1) + ', ' + describe(z) + '.');
     }
     update(selected);

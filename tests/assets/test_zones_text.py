@@ -44,7 +44,7 @@ def test_each_wrong_field_is_named():
         "zones[0].color": "Use a colour like #1a2b3c.",
         "zones[0].align": "Use left, center or right.",
         "zones[1].width": "The zone must be wider than zero.",
-        "zones[1].kind": "Unknown zone kind 'banner'; use 'logo' or 'text'.",
+        "zones[1].kind": "Unknown zone kind 'banner'; use 'logo', 'text' or 'qr'.",
         "zones[2].colour": "Unknown zone field.",
         "zones[2].page": "Must be a whole page number.",
     }
