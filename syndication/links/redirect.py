@@ -15,7 +15,7 @@ import re
 from urllib.parse import parse_qs
 
 from redis.exceptions import RedisError
-from werkzeug.http import dump_cookie, parse_cookie
+from werkzeug.http import parse_cookie
 
 from syndication.links import clicks, service
 
@@ -25,6 +25,8 @@ CODE_PATH = re.compile(r"^/r/([A-Za-z0-9_-]{8,16})$")
 #: How long the first- and last-touch cookies keep a visitor's click ids.
 TOUCH_COOKIE_SECONDS = 90 * 24 * 3600
 FIRST_TOUCH, LAST_TOUCH = "tcma_ft", "tcma_lt"
+_COOKIE = f"; Max-Age={TOUCH_COOKIE_SECONDS}; Path=/; HttpOnly; SameSite=Lax"
+_COOKIE_SECURE = _COOKIE + "; Secure"
 #: What the app's own after-request hook adds to every answer (``tcma.web``).
 _SAFE_HEADERS = [("X-Content-Type-Options", "nosniff"),
                  ("Referrer-Policy", "strict-origin-when-cross-origin"),
@@ -75,11 +77,11 @@ def click_headers(app, target: service.Target, code: str, environ) -> list[tuple
         # The visitor still gets where they were going; the count is what suffers, loudly.
         log.exception("click %s on %s not recorded: Redis unavailable", click_id, code)
     headers = [("Location", target.location(click_id)), ("Cache-Control", "no-store")]
-    secure = app.config["SESSION_COOKIE_SECURE"]
+    # Written by hand (werkzeug's dump_cookie is a tenth of this path's time): the value is
+    # URL-safe base64 and a dot, which needs no quoting.
+    attributes = _COOKIE_SECURE if app.config["SESSION_COOKIE_SECURE"] else _COOKIE
     cookie = environ.get("HTTP_COOKIE", "")
     has_first = FIRST_TOUCH in cookie and FIRST_TOUCH in parse_cookie(cookie)
     for name in (LAST_TOUCH,) if has_first else (FIRST_TOUCH, LAST_TOUCH):
-        headers.append(("Set-Cookie", dump_cookie(
-            name, click_id, max_age=TOUCH_COOKIE_SECONDS, path="/", httponly=True,
-            samesite="Lax", secure=secure)))
+        headers.append(("Set-Cookie", f"{name}={click_id}{attributes}"))
     return headers
