@@ -24,19 +24,28 @@ SESSION_KEY = "tcma.tenant_partner_id"
 M = TypeVar("M")
 
 
-def scope_session_to_partner(partner_id: int | None) -> None:
+def scope_session_to_partner(partner_id: int | None, *, keep: tuple = ()) -> None:
     """Limit the current session to one partner's rows (None: vendor staff, unscoped).
 
     Changing the scope expires what the session loaded under the old one, so an object
     (or a relationship left empty by the old scope's filter) is never reused across scopes.
+    ``keep``: objects the caller knows belong to the new scope as loaded (the signed-in user
+    and their own partner), spared a reload on every request.
     """
     previous = db.session.info.get(SESSION_KEY)
     if partner_id is None:
         db.session.info.pop(SESSION_KEY, None)
     else:
         db.session.info[SESSION_KEY] = partner_id
-    if previous != partner_id:
+    if previous == partner_id:
+        return
+    if not keep:
         db.session.expire_all()
+        return
+    kept = {id(obj) for obj in keep if obj is not None}
+    for obj in list(db.session.identity_map.values()):
+        if id(obj) not in kept:
+            db.session.expire(obj)
 
 
 def current_tenant() -> int | None:

@@ -54,7 +54,12 @@ def _load_user() -> None:
     if user is None and session.get("uid"):
         session.clear()
     g.user = user
-    scope_session_to_partner(user.partner_id if user else None)
+    if user is not None and user.partner_id is not None:
+        # Loaded unscoped a moment ago: the user row and their own partner (joined), both
+        # theirs to see; everything else the session holds is expired by the scope change.
+        scope_session_to_partner(user.partner_id, keep=(user, user.partner))
+    else:
+        scope_session_to_partner(None)
 
 
 def _check_csrf():
