@@ -63,6 +63,11 @@ VALID_BODIES = {
     "ContactPatch": {"first_name": "Hijacked"},
     "ContactListIn": {"name": "Hijacked"},
     "ListMembersIn": {"contact_ids": ["x"]},
+    "KitIn": {"name": "Hijacked"},
+    "KitPatch": {"name": "Hijacked"},
+    "EmailsIn": {"emails": []},
+    "StepsIn": {"steps": []},
+    "ReferencesIn": {"asset_ids": []},
 }
 
 
@@ -94,6 +99,7 @@ def world(app, ctx, outbox, jobs):
     b_page, b_lead = _landing_page_lead(b)
     b_rule = _routing_rule(b)
     b_contact, b_list, b_import = _contacts(b)
+    b_kit = _gold_kit()  # in B's catalogue (gold), not in A's (silver)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -115,6 +121,9 @@ def world(app, ctx, outbox, jobs):
             "list_id": b_list,
             "import_id": b_import,
             "page": 1,
+            "kit_id": b_kit,
+            "email_key": "welcome",
+            "number": 1,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
@@ -168,6 +177,22 @@ def _landing_page_lead(partner) -> tuple[str, str]:
         ip="192.0.2.1", user_agent="")
     db.session.commit()
     return page.public_id, lead.public_id
+
+
+def _gold_kit() -> str:
+    """A published kit only gold partners may launch, with one email."""
+    from campaigns import content, kits
+    from tcma.extensions import db
+
+    kit = kits.create_kit({"name": "Gold-only kit", "allowed_tiers": ["gold"]}, by=None,
+                          tiers=["gold", "silver"], regions=["EMEA"], types=["reseller"])
+    content.put_emails(kit, [{"key": "welcome", "name": "Welcome", "subject": "Hi",
+                              "mjml": "<mjml><mj-body><mj-text>{{ partner.phone }}</mj-text>"
+                                      "</mj-body></mjml>"}], by=None)
+    content.put_steps(kit, [{"day": 0, "time": "09:00", "item": "welcome"}], by=None)
+    kits.publish(kit, by=None)
+    db.session.commit()
+    return kit.public_id
 
 
 def _contacts(partner) -> tuple[str, str, str]:
@@ -326,3 +351,27 @@ def test_tenant_scope_filters_queries_and_refuses_cross_partner_writes(app, ctx)
 
     scope_session_to_partner(None)
     assert len(db.session.execute(select(Partner)).scalars().all()) == 2
+
+
+def test_scoping_to_the_signed_in_partner_keeps_only_what_is_theirs(app, ctx):
+    """The request hook keeps the user and their partner loaded across the scope change;
+    anything else loaded before it (another partner's row) is expired, and queries under the
+    scope see only the user's partner."""
+    from sqlalchemy import select
+
+    from tcma.extensions import db
+    from tcma.partners.models import Partner
+    from tcma.tenancy import scope_session_to_partner
+
+    a, b = make_partner("Alpha"), make_partner("Bravo")
+    user = make_user(Role.PARTNER_USER, partner=a)
+    db.session.expire_all()
+    loaded_b = db.session.get(Partner, b.id)
+    assert loaded_b.name == "Bravo" and user.partner.name == "Alpha"  # loaded unscoped
+    scope_session_to_partner(a.id, keep=(user, user.partner))
+    try:
+        assert "name" in user.partner.__dict__  # kept as loaded: no query
+        assert "name" not in loaded_b.__dict__  # expired
+        assert db.session.execute(select(Partner)).scalars().all() == [user.partner]
+    finally:
+        scope_session_to_partner(None)
