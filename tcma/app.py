@@ -53,7 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 #: each idempotent, returning lines to print). Names, not imports, so the core never
 #: imports a domain package outside the app factory's lists.
 DEMO_LOADERS = ("assets.demo:load_demo", "syndication.pages.demo:load_demo",
-                "syndication.links.demo:load_demo")
+                "syndication.links.demo:load_demo", "campaigns.demo:load_demo")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -61,6 +61,8 @@ def _register_blueprints(app: Flask) -> None:
     # are imported before that blueprint is registered.
     from assets import api as _assets_api  # noqa: F401  (registers /api/v1 asset routes)
     from assets.views import blueprint as assets
+    from campaigns import api as _kits_api  # noqa: F401  (registers /api/v1 kit routes)
+    from campaigns.views import blueprint as kits
     from syndication.email import api as _contacts_api  # noqa: F401
     from syndication.email.views import blueprint as contacts
     from syndication.leads import api as _leads_api  # noqa: F401
@@ -86,8 +88,13 @@ def _register_blueprints(app: Flask) -> None:
     from tcma.webhooks.views import blueprint as webhooks
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
-               assets, links, landing, landing_pages, leads, lead_routing, contacts, api):
+               assets, kits, links, landing, landing_pages, leads, lead_routing, contacts, api):
         app.register_blueprint(bp)
+    # Kits reference landing pages, which live above campaigns (syndication -> campaigns):
+    # syndication's lookup is handed to campaigns here, as assets.qr gets its link maker.
+    from campaigns.references import register_landing_page_lookup
+
+    register_landing_page_lookup(_landing_page_title)
     # Domain packages' receivers of core signals (``tcma.signals``).
     from assets.logos import init_app as init_logos
 
@@ -95,6 +102,16 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.links.views import init_app as init_links
 
     init_links(app)
+
+
+def _landing_page_title(public_id: str) -> str | None:
+    from syndication.pages.service import get_page
+    from tcma.errors import NotFound
+
+    try:
+        return get_page(public_id).title
+    except NotFound:
+        return None
 
 
 def _import_tasks() -> None:

@@ -23,6 +23,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "webhooks.manage": frozenset({A}),
     "assets.view": frozenset({A, M, C, F}),
     "assets.manage": frozenset({A, M}),
+    # campaign kits: marketers author them, channel managers follow them, partners browse
+    "kits.view": frozenset({A, M, C}),
+    "kits.manage": frozenset({A, M}),
+    "kits.browse": frozenset({PA, PU}),
     # landing pages: the vendor authors them; partners see theirs to share
     "pages.view": frozenset({A, M, C, PA, PU}),
     "pages.manage": frozenset({A, M}),

@@ -286,6 +286,32 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
            json={"status": "accepted", "note": "Calling Monday"})
     c.call(pa, "POST", "/leads/{lead_id}/notes", 201, ld, json={"text": "Left a voicemail"})
 
+    # Campaign kits: a marketer authors, previews and publishes a kit; the partner browses it.
+    kit = c.call(marketer, "POST", "/kits", 201, json={"name": "API kit", "language": "en"})
+    kt = {"kit_id": kit["id"]}
+    mjml = ("<mjml><mj-body><mj-section><mj-column><mj-text css-class=\"tcma-editable\" "
+            "tcma-block=\"intro\">Hi {{ contact.first_name }}, {{ partner.phone }}</mj-text>"
+            "</mj-column></mj-section></mj-body></mjml>")
+    c.call(marketer, "PATCH", "/kits/{kit_id}", 200, kt, json={"goal": "Demos"})
+    c.call(marketer, "PUT", "/kits/{kit_id}/emails", 200, kt, json={"emails": [{
+        "key": "welcome", "name": "Welcome", "subject": "Hi {{ contact.first_name }}",
+        "mjml": mjml}]})
+    c.call(marketer, "PUT", "/kits/{kit_id}/steps", 200, kt, json={"steps": [
+        {"day": 0, "time": "09:00", "item": "welcome"}]})
+    c.call(marketer, "PUT", "/kits/{kit_id}/references", 200, kt,
+           json={"landing_page_id": made_page["id"], "asset_ids": []})
+    c.response(marketer, "GET", "/kits/{kit_id}/emails/{email_key}/preview", 200,
+               {**kt, "email_key": "welcome"}, query_string={"partner": partner})
+    c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, kt)
+    c.call(marketer, "GET", "/kits", 200, query_string={"status": "published"})
+    c.call(marketer, "GET", "/kits/{kit_id}", 200, kt)
+    c.call(marketer, "GET", "/kits/{kit_id}/versions", 200, kt)
+    c.call(marketer, "GET", "/kits/{kit_id}/versions/{number}", 200, {**kt, "number": 1})
+    c.call(pa, "GET", "/catalogue/kits", 200)
+    c.response(pa, "GET", "/catalogue/kits/{kit_id}/emails/{email_key}/preview", 200,
+               {**kt, "email_key": "welcome"})
+    c.call(marketer, "POST", "/kits/{kit_id}/retire", 200, kt)
+
     # Lead routing: a channel manager's rule, imported leads offered to the partner, one
     # accepted, one declined and then assigned by hand.
     cm = as_user("channel_manager")
@@ -407,6 +433,14 @@ def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_pa
                                                   "events": []})
     c.call(admin, "GET", "/webhook-deliveries/{webhook_delivery_id}", 404,
            {"webhook_delivery_id": "missing"})
+    kit = c.call(marketer, "POST", "/kits", 201, json={"name": "Broken kit"})
+    kt = {"kit_id": kit["id"]}
+    c.call(marketer, "PUT", "/kits/{kit_id}/emails", 200, kt, json={"emails": [{
+        "key": "a", "name": "A", "subject": "{{ ''.__class__ }}", "mjml": "<mjml></mjml>"}]})
+    refused = c.call(marketer, "POST", "/kits/{kit_id}/publish", 422, kt)
+    assert any(e["field"] == "emails[0].subject" for e in refused["errors"]), refused
+    c.call(marketer, "POST", "/kits/{kit_id}/retire", 409, kt)
+    c.call(northwind, "GET", "/kits/{kit_id}", 404, kt)
 
     c.call(northwind, "POST", "/contacts", 422, json={"email": "x@example.com",
                                                "consent_source": "", "consent_date": ""})

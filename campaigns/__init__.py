@@ -1,0 +1,1 @@
+"""Campaign kits: vendor-authored emails, schedules and references, versioned on publish."""

@@ -1,0 +1,191 @@
+"""API routes for campaign kits: the vendor's authoring and the partner's catalogue.
+
+Routes join ``/api/v1`` through ``tcma.api.endpoint`` (so they are in the OpenAPI document),
+parse input and call ``campaigns.kits`` / ``campaigns.content``; the rules live there.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from campaigns import content, kits
+from campaigns.api_schemas import (
+    CatalogueKitOut,
+    EmailsIn,
+    KitDetail,
+    KitIn,
+    KitOut,
+    KitPatch,
+    KitVersionOut,
+    KitVersionSummary,
+    ReferencesIn,
+    StepsIn,
+)
+from campaigns.models import KitStatus, KitVersion
+from tcma.api import endpoint
+from tcma.api.responses import int_arg, json_body
+from tcma.errors import FieldError, NotFound, ValidationFailed
+from tcma.extensions import db
+from tcma.partners import service as partners
+
+PREVIEW_QUERY = {"partner": "A partner id; leave out for the sample partner with long values",
+                 "version": "A published version number; leave out for the draft (or newest)"}
+
+
+def _choices() -> dict[str, list[str]]:
+    cfg = current_app.config
+    return {"tiers": list(cfg["PARTNER_TIERS"]), "regions": list(cfg["PARTNER_REGIONS"]),
+            "types": list(cfg["PARTNER_TYPES"])}
+
+
+def _html(document: str):
+    response = current_app.response_class(document, mimetype="text/html")
+    # the email is shown inside a sandboxed iframe; as a page of its own it runs nothing
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@endpoint("/kits", "GET", summary="Campaign kits, newest change first", tag="kits",
+          permission="kits.view", response=list[KitOut],
+          query={"q": "Search in names", "status": "draft | published | retired"})
+def list_kits():
+    status = request.args.get("status") or None
+    if status and status not in {s.value for s in KitStatus}:
+        raise ValidationFailed([FieldError("status", "Use draft, published or retired.")])
+    found = kits.list_kits(search=request.args.get("q") or None,
+                           status=KitStatus(status) if status else None)
+    return json_body([KitOut.of(k) for k in found])
+
+
+@endpoint("/kits", "POST", summary="Create a draft kit", tag="kits", permission="kits.manage",
+          body=KitIn, response=KitDetail, status=201)
+def create_kit(body: KitIn):
+    kit = kits.create_kit(body.model_dump(), by=g.user, **_choices())
+    db.session.commit()
+    return json_body(KitDetail.of(kit), 201)
+
+
+@endpoint("/kits/<kit_id>", "GET", summary="One kit: details, draft, problems and versions",
+          tag="kits", permission="kits.view", response=KitDetail)
+def get_kit(kit_id: str):
+    return json_body(KitDetail.of(kits.get_kit(kit_id)))
+
+
+@endpoint("/kits/<kit_id>", "PATCH", summary="Change a kit's details and audience", tag="kits",
+          permission="kits.manage", body=KitPatch, response=KitDetail)
+def update_kit(kit_id: str, body: KitPatch):
+    kit = kits.get_kit(kit_id)
+    current = {name: getattr(kit, name) for name in kits.KIT_FIELDS}
+    kits.update_kit(kit, {**current, **body.model_dump(exclude_unset=True)}, by=g.user,
+                    **_choices())
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/emails", "PUT", summary="Replace the draft's emails", tag="kits",
+          permission="kits.manage", body=EmailsIn, response=KitDetail)
+def put_kit_emails(kit_id: str, body: EmailsIn):
+    """Token and MJML problems do not stop the save; they are listed in ``problems`` with
+    field and line, and block publishing."""
+    kit = kits.get_kit(kit_id)
+    content.put_emails(kit, [e.model_dump() for e in body.emails], by=g.user)
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/steps", "PUT", summary="Replace the draft's schedule", tag="kits",
+          permission="kits.manage", body=StepsIn, response=KitDetail)
+def put_kit_steps(kit_id: str, body: StepsIn):
+    kit = kits.get_kit(kit_id)
+    content.put_steps(kit, [s.model_dump() for s in body.steps], by=g.user)
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/references", "PUT",
+          summary="Set the draft's landing page and assets", tag="kits",
+          permission="kits.manage", body=ReferencesIn, response=KitDetail)
+def put_kit_references(kit_id: str, body: ReferencesIn):
+    kit = kits.get_kit(kit_id)
+    content.set_references(kit, landing_page_id=body.landing_page_id, asset_ids=body.asset_ids,
+                           by=g.user)
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/publish", "POST",
+          summary="Freeze the draft as the next version and show it to its audience",
+          tag="kits", permission="kits.manage", response=KitVersionOut, status=201,
+          errors={422: "The draft has problems; each error names the field and line."})
+def publish_kit(kit_id: str):
+    kit = kits.get_kit(kit_id)
+    version = kits.publish(kit, by=g.user)
+    db.session.commit()
+    return json_body(KitVersionOut.of(version), 201)
+
+
+@endpoint("/kits/<kit_id>/retire", "POST", summary="Retire a kit: no new launches",
+          tag="kits", permission="kits.manage", response=KitDetail)
+def retire_kit(kit_id: str):
+    kit = kits.get_kit(kit_id)
+    kits.retire(kit, by=g.user)
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/versions", "GET", summary="A kit's published versions",
+          tag="kits", permission="kits.view", response=list[KitVersionSummary])
+def list_kit_versions(kit_id: str):
+    kit = kits.get_kit(kit_id)
+    return json_body([KitVersionSummary(number=v.number or 0, published_at=v.published_at)
+                      for v in kits.published_versions(kit)])
+
+
+@endpoint("/kits/<kit_id>/versions/<int:number>", "GET",
+          summary="One published version, exactly as it was frozen", tag="kits",
+          permission="kits.view", response=KitVersionOut)
+def get_kit_version(kit_id: str, number: int):
+    return json_body(KitVersionOut.of(kits.get_version(kits.get_kit(kit_id), number)))
+
+
+def _version_arg(kit) -> KitVersion:
+    errors: list[FieldError] = []
+    number = int_arg("version", None, 1, None, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return kits.get_version(kit, number) if number else kits.editing_version(kit)
+
+
+@endpoint("/kits/<kit_id>/emails/<email_key>/preview", "GET",
+          summary="An email as HTML, as a partner (or the sample partner) would send it",
+          tag="kits", permission="kits.view", binary="text/html", query=PREVIEW_QUERY,
+          errors={422: "The email has problems, or no such partner."})
+def preview_kit_email(kit_id: str, email_key: str):
+    kit = kits.get_kit(kit_id)
+    partner = None
+    if request.args.get("partner"):
+        try:
+            partner = partners.get_partner(request.args["partner"])
+        except NotFound as exc:
+            raise ValidationFailed([FieldError("partner", "No such partner.")]) from exc
+    return _html(content.preview(_version_arg(kit), email_key, partner).html)
+
+
+# --- partner ---------------------------------------------------------------------------------
+
+
+@endpoint("/catalogue/kits", "GET", summary="The kits my partner may launch now",
+          tag="catalogue", permission="kits.browse", response=list[CatalogueKitOut])
+def list_catalogue_kits():
+    return json_body([CatalogueKitOut.of(k) for k in kits.catalogue(g.user.partner)])
+
+
+@endpoint("/catalogue/kits/<kit_id>/emails/<email_key>/preview", "GET",
+          summary="An email of a catalogue kit as HTML, with my brand", tag="catalogue",
+          permission="kits.browse", binary="text/html")
+def preview_catalogue_email(kit_id: str, email_key: str):
+    kit = kits.catalogue_kit(g.user.partner, kit_id)
+    version = kits.latest_published(kit)
+    assert version is not None
+    return _html(content.preview(version, email_key, g.user.partner).html)

@@ -1,0 +1,88 @@
+"""Kits and their versions.
+
+A kit's content (emails, steps, landing page and asset references) lives in ``KitVersion``
+rows as one JSON document. The draft is the version without ``published_at``; publishing
+stamps it with the next number and it never changes again (``freeze_published`` below refuses
+any later write), so launches can point at a version and know exactly what they send.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tcma.extensions import db
+from tcma.models import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+
+
+class KitStatus(enum.Enum):
+    DRAFT = "draft"  # never published: only the vendor sees it
+    PUBLISHED = "published"  # partners in its audience see its newest version, within dates
+    RETIRED = "retired"  # no new launches; running launches keep their version
+
+
+class Kit(PublicIdMixin, TimestampMixin, db.Model):
+    __tablename__ = "kits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[str] = mapped_column(String(500), default="")
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[KitStatus] = mapped_column(enum_type(KitStatus), default=KitStatus.DRAFT)
+    #: Audience: an empty list means every tier / region / language / partner type.
+    allowed_tiers: Mapped[list] = mapped_column(JSON, default=list)
+    allowed_regions: Mapped[list] = mapped_column(JSON, default=list)
+    allowed_languages: Mapped[list] = mapped_column(JSON, default=list)
+    allowed_types: Mapped[list] = mapped_column(JSON, default=list)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    versions: Mapped[list[KitVersion]] = relationship(
+        back_populates="kit", order_by="KitVersion.id.desc()", lazy="selectin",
+        cascade="all, delete-orphan")
+
+
+class KitVersion(db.Model):
+    """One state of a kit's content: the draft (``number`` None) or a published version."""
+
+    __tablename__ = "kit_versions"
+    __table_args__ = (UniqueConstraint("kit_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kit_id: Mapped[int] = mapped_column(ForeignKey("kits.id", ondelete="CASCADE"), index=True)
+    #: 1, 2, ... once published; None for the draft.
+    number: Mapped[int | None] = mapped_column(Integer)
+    #: {"items": [{"kind": "email", "key", "name", "subject", "preheader", "from_name",
+    #: "mjml"}], "steps": [{"day", "time", "item", "audience", "audience_step"}],
+    #: "landing_page_id": str | None, "asset_ids": [str]}. Items have a ``kind`` so social
+    #: posts join the same list later.
+    content: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    kit: Mapped[Kit] = relationship(back_populates="versions")
+
+
+class ImmutableVersion(RuntimeError):
+    """A published kit version was about to change: a programming error, never user input."""
+
+
+@event.listens_for(KitVersion, "before_update")
+def freeze_published(mapper, connection, target: KitVersion) -> None:
+    """Refuse any write to a version that was already published before this flush."""
+    state = db.inspect(target)
+    published = state.attrs.published_at.history
+    was_published = published.deleted[0] if published.deleted else (
+        published.unchanged[0] if published.unchanged else target.published_at)
+    if was_published is not None and any(
+            state.attrs[name].history.has_changes()
+            for name in ("content", "number", "published_at", "kit_id")):
+        raise ImmutableVersion("A published kit version cannot be changed.")
