@@ -9,6 +9,7 @@ SMTP/SES.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from pathlib import Path
@@ -24,6 +25,10 @@ PLAIN_ENV = (
     "MAIL_FROM",
     "MAIL_CA_FILE",
     "SES_ENDPOINT_URL",
+    "MAIL_SEND_RATE",
+    "DKIM_DOMAIN",
+    "DKIM_SELECTOR",
+    "DKIM_PRIVATE_KEY",
     "SECRET_KEY",
     "BASE_URL",
     "OIDC_ISSUER",
@@ -48,6 +53,15 @@ DEFAULTS: dict[str, Any] = {
     #: store (a relay with a private CA); certificates are verified either way.
     "MAIL_CA_FILE": None,
     "SES_ENDPOINT_URL": None,  # an SES-compatible server for MAIL_URL=ses://region
+    #: Messages per second campaign sending may reach, all worker processes together
+    #: (a relay's or SES account's limit); 0 or None for no limit.
+    "MAIL_SEND_RATE": 0,
+    #: DKIM signing of campaign mail: the d= domain, the s= selector whose TXT record
+    #: (tcma.dkim.dns_record) is published, and the RSA private key as PEM text or a path
+    #: to a PEM file. Unset DKIM_DOMAIN means mail goes unsigned.
+    "DKIM_DOMAIN": None,
+    "DKIM_SELECTOR": None,
+    "DKIM_PRIVATE_KEY": None,
     "SECRET_KEY": None,  # generated once and kept in the instance folder for development
     "BASE_URL": "http://127.0.0.1:5000",
     "OIDC_ISSUER": None,
@@ -83,6 +97,19 @@ DEFAULTS: dict[str, Any] = {
     "CLICK_DRAIN_DELAY_MS": 1000,
     #: Clicks a drainer has held unstored this long are taken over by another (it died).
     "CLICK_CLAIM_IDLE_MS": 30_000,
+    #: Unsubscribe POSTs (``/u/<ref>``) one address may make per window before 429. Generous:
+    #: one-click unsubscribes of many people arrive from the same mail providers' servers.
+    "UNSUBSCRIBE_IP_LIMIT": 60,
+    "UNSUBSCRIBE_WINDOW_SECONDS": 60,
+    #: Amazon SNS (SES bounces and complaints at ``/email/feedback/ses``): the hosts signing
+    #: certificates and SubscribeURLs may be on (a regex), whether plain http is allowed for
+    #: them (tests only), and the topic ARNs accepted (empty: any topic).
+    "SNS_CERT_HOST_PATTERN": r"^sns\.[a-z0-9-]+\.amazonaws\.com$",
+    "SNS_ALLOW_HTTP_CERTS": False,
+    "SNS_TOPIC_ARNS": [],
+    #: Shared secret of ``/email/feedback/webhook`` (bounces and complaints from other mail
+    #: services, signed like our outgoing webhooks); unset, that endpoint answers 404.
+    "EMAIL_FEEDBACK_SECRET": None,
 }
 
 
@@ -111,6 +138,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     if overrides:
         config.update(overrides)
 
+    config["MAIL_SEND_RATE"] = _send_rate(config.get("MAIL_SEND_RATE"))
+
     instance = Path(instance_path)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance / 'tcma.db'}"
@@ -122,6 +151,21 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config["SESSION_COOKIE_SECURE"] = str(config["BASE_URL"]).startswith("https://")
     config["PREFERRED_URL_SCHEME"] = "https" if config["SESSION_COOKIE_SECURE"] else "http"
     return config
+
+
+def _send_rate(value: Any) -> float:
+    """``MAIL_SEND_RATE`` as messages per second; the environment gives it as text."""
+    if value in (None, ""):
+        return 0.0
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"MAIL_SEND_RATE must be a number of messages per second, "
+                         f"not {value!r}") from None
+    if not math.isfinite(rate) or rate < 0:
+        raise ValueError(f"MAIL_SEND_RATE must be a finite number of messages per second, "
+                         f"not {value!r}; use 0 for no limit")
+    return rate
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -12,10 +12,16 @@
 
 Messages are built in the web process but sent by the ``deliver_email`` actor after the
 transaction commits: the request never waits on a mail server.
+
+Bulk sending opens a ``MailSession`` per batch (one SMTP connection or SES client for many
+messages), calls ``throttle()`` before each message so every worker process together keeps
+to ``MAIL_SEND_RATE``, and learns from ``PermanentFailure`` / ``TemporaryFailure`` whether a
+recipient is lost for good or worth another try later.
 """
 
 from __future__ import annotations
 
+import copy
 import email.policy
 import smtplib
 import ssl
@@ -24,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -40,8 +46,62 @@ blueprint = Blueprint("outbox", __name__)
 SEVEN_BIT = email.policy.SMTP.clone(cte_type="7bit")
 
 
+class PermanentFailure(Exception):
+    """The server refused this message for good (SMTP 5xx, SES MessageRejected).
+
+    ``str(exc)`` is the server's own reason, e.g. ``550 5.1.1 user unknown``: sending the
+    same message again would only be refused again.
+    """
+
+
+class TemporaryFailure(Exception):
+    """The message did not go, but may later: a 4xx reply, an unreachable or vanished
+    server, SES throttling or a service error. Nothing was refused for good."""
+
+
+class MailSession(Protocol):
+    """One open line to the mail service, reused for many messages; not thread-safe."""
+
+    def send_raw(self, raw: bytes, envelope_from: str, recipients: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> MailSession: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
 class MailTransport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+    def open_session(self) -> MailSession: ...
+
+
+class _Session:
+    """Closes itself at the end of a ``with`` block, whatever happened inside."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def envelope(message: EmailMessage) -> tuple[bytes, str, list[str]]:
+    """The bytes to transmit, the envelope sender and the recipients of a built message.
+
+    Bcc recipients receive the message but must not see the header, as ``smtplib`` does it.
+    """
+    sender = message["Sender"] or message["From"]
+    envelope_from = getaddresses([str(sender)])[0][1] if sender else ""
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+    recipients = [address for _, address in getaddresses(fields) if address]
+    visible = copy.copy(message)  # the caller's message keeps its Bcc
+    del visible["Bcc"]
+    return bytes(visible), envelope_from, recipients
 
 
 class OutboxTransport:
@@ -51,17 +111,34 @@ class OutboxTransport:
         self.folder = folder
 
     def send(self, message: EmailMessage) -> None:
+        self.write(bytes(message))
+
+    def write(self, raw: bytes) -> None:
+        """Store one message exactly as given."""
         self.folder.mkdir(parents=True, exist_ok=True)
         # Sortable by name as well as by time: 20260124T101500Z-<random>.eml
         name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}"
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(message))
+        tmp.write_bytes(raw)
         tmp.rename(self.folder / f"{name}.eml")  # readers never see half a message
+
+    def open_session(self) -> OutboxSession:
+        return OutboxSession(self)
 
     def messages(self) -> list[Path]:
         if not self.folder.exists():
             return []
         return sorted(self.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class OutboxSession(_Session):
+    """The outbox has no connection to keep: each message is one more ``.eml`` file."""
+
+    def __init__(self, transport: OutboxTransport):
+        self.transport = transport
+
+    def send_raw(self, raw: bytes, envelope_from: str, recipients: list[str]) -> None:
+        self.transport.write(raw)
 
 
 @dataclass
@@ -79,18 +156,183 @@ class SMTPTransport:
         return ssl.create_default_context(cafile=self.ca_file)
 
     def send(self, message: EmailMessage) -> None:
+        with self.open_session() as session:
+            session.send_raw(*envelope(message))
+
+    def open_session(self) -> SMTPSession:
+        return SMTPSession(self)
+
+    def connect(self) -> smtplib.SMTP:
+        """A connection ready for MAIL FROM: greeted, TLS and login done as configured."""
         if self.tls == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=self._tls_context()
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
+        try:
+            client.ehlo()
             if self.tls == "starttls":
                 client.starttls(context=self._tls_context())
+                client.ehlo()  # the server's extensions may differ once encrypted
             if self.username:
                 client.login(self.username, self.password or "")
-            client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+
+class _Dropped(Exception):
+    """The connection died before any of the message was handed over: safe to try again."""
+
+
+class SMTPSession(_Session):
+    """One SMTP connection for many messages, opened at the first message.
+
+    Relays close connections that sat idle or carried their quota of messages; the next
+    message then reconnects once, transparently, since the server had not seen any of it.
+    """
+
+    def __init__(self, transport: SMTPTransport):
+        self.transport = transport
+        self._client: smtplib.SMTP | None = None
+
+    def send_raw(self, raw: bytes, envelope_from: str, recipients: list[str]) -> None:
+        if not recipients:
+            raise ValueError("a message needs at least one recipient")
+        reused = self._client is not None
+        if not reused:
+            self._client = self._connect()
+        try:
+            self._transact(raw, envelope_from, recipients)
+        except _Dropped as dropped:
+            self._discard()
+            if not reused:
+                raise TemporaryFailure(
+                    f"{self._where()} closed the connection: {dropped}") from dropped
+            self._client = self._connect()
+            try:
+                self._transact(raw, envelope_from, recipients)
+            except _Dropped as again:
+                self._discard()
+                raise TemporaryFailure(
+                    f"{self._where()} closed the connection again after a reconnect: {again}"
+                ) from again
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.quit()
+        except OSError:  # already gone: nothing left to say goodbye to
+            pass
+        finally:
+            client.close()
+
+    def _where(self) -> str:
+        return f"{self.transport.host}:{self.transport.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            return self.transport.connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            if 400 <= exc.smtp_code < 500:  # e.g. 454: the relay's auth backend is down
+                raise TemporaryFailure(_reply_text(exc.smtp_code, exc.smtp_error)) from exc
+            raise  # wrong credentials: every message would fail, the operator must act
+        except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError):
+            raise  # configuration, not this message: no retry will help
+        except smtplib.SMTPResponseException as exc:
+            # A refusing greeting (421 busy, 554 not serving you) is about the connection.
+            raise TemporaryFailure(
+                f"{self._where()}: {_reply_text(exc.smtp_code, exc.smtp_error)}") from exc
+        except OSError as exc:  # refused, reset, timed out, unresolvable, TLS torn down
+            raise TemporaryFailure(f"cannot reach {self._where()}: {exc}") from exc
+
+    def _transact(self, raw: bytes, envelope_from: str, recipients: list[str]) -> None:
+        """MAIL, RCPT, DATA step by step, so a failure is known to come before or after
+        the server received the message (``sendmail`` cannot tell)."""
+        client = self._client
+        assert client is not None
+        try:
+            code, reply = client.mail(envelope_from)
+            if code == 421:
+                raise _Dropped(_reply_text(code, reply))
+            if code != 250:
+                self._reset()
+                raise _failure(code, reply)
+            refused: dict[str, tuple[int, bytes]] = {}
+            for recipient in recipients:
+                code, reply = client.rcpt(recipient)
+                if code == 421:
+                    raise _Dropped(_reply_text(code, reply))
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+        except OSError as exc:  # smtplib's SMTPServerDisconnected included
+            raise _Dropped(str(exc) or type(exc).__name__) from exc
+        if refused:
+            # No DATA at all: either every recipient gets the message or none does, so
+            # the caller's record of it stays true.
+            self._reset()
+            raise _refusal(refused, recipients)
+        try:
+            code, reply = client.data(raw)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused, before any content
+            code, reply = exc.smtp_code, exc.smtp_error
+        except OSError as exc:
+            # The server may or may not have taken it; only a later attempt can tell.
+            self._discard()
+            raise TemporaryFailure(f"{self._where()} lost the connection during DATA: {exc}"
+                                   ) from exc
+        if code == 250:
+            return
+        if code == 421:
+            self._discard()
+        else:
+            self._reset()
+        raise _failure(code, reply)
+
+    def _reset(self) -> None:
+        """Clear a refused transaction so the connection can carry the next message."""
+        if self._client is None:
+            return
+        try:
+            self._client.rset()
+        except OSError:
+            self._discard()
+
+    def _discard(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def _reply_text(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return f"{code} {text}"
+
+
+def _failure(code: int, reply: bytes | str) -> PermanentFailure | TemporaryFailure:
+    """5xx means never; anything else (4xx, or a reply smtplib could not parse) means later."""
+    if 500 <= code < 600:
+        return PermanentFailure(_reply_text(code, reply))
+    return TemporaryFailure(_reply_text(code, reply))
+
+
+def _refusal(refused: dict[str, tuple[int, bytes]],
+             recipients: list[str]) -> PermanentFailure | TemporaryFailure:
+    """The server's own words for a message to one recipient; named per recipient when the
+    message had several, so the reason says who was refused."""
+    if len(recipients) == 1:
+        [(code, reply)] = refused.values()
+        return _failure(code, reply)
+    reason = "; ".join(f"{rcpt}: {_reply_text(code, reply)}"
+                       for rcpt, (code, reply) in refused.items())
+    # One permanent refusal makes the whole message undeliverable as it stands.
+    if any(500 <= code < 600 for code, _ in refused.values()):
+        return PermanentFailure(reason)
+    return TemporaryFailure(reason)
 
 
 @dataclass
@@ -99,10 +341,48 @@ class SESTransport:
     endpoint_url: str | None = None
 
     def send(self, message: EmailMessage) -> None:
+        with self.open_session() as session:
+            session.send_raw(*envelope(message))
+
+    def open_session(self) -> SESSession:
+        return SESSession(self)
+
+
+#: SES error codes that mean "slow down or come back later", not "this message is bad".
+SES_RETRYABLE = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
+                           "RequestThrottled", "ServiceUnavailable", "InternalFailure"})
+
+
+class SESSession(_Session):
+    """One boto3 client (and so one pool of HTTPS connections) for many messages."""
+
+    def __init__(self, transport: SESTransport):
         import boto3
 
-        client = boto3.client("ses", region_name=self.region, endpoint_url=self.endpoint_url)
-        client.send_raw_email(RawMessage={"Data": bytes(message)})
+        self._client = boto3.client("ses", region_name=transport.region,
+                                    endpoint_url=transport.endpoint_url)
+
+    def send_raw(self, raw: bytes, envelope_from: str, recipients: list[str]) -> None:
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+        try:
+            self._client.send_raw_email(Source=envelope_from, Destinations=recipients,
+                                        RawMessage={"Data": raw})
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            reason = error.get("Message") or str(exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if code == "MessageRejected":
+                raise PermanentFailure(reason) from exc
+            if code in SES_RETRYABLE or status == 429 or status >= 500:
+                raise TemporaryFailure(f"{code}: {reason}") from exc
+            raise  # credentials, unverified domain, paused account: the operator must act
+        except (ConnectionError, HTTPClientError) as exc:
+            raise TemporaryFailure(f"cannot reach SES: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def transport_from_url(url: str, instance_path: str, ses_endpoint: str | None = None, *,
@@ -147,6 +427,60 @@ def init_app(app: Flask) -> None:
 
 def transport() -> MailTransport:
     return current_app.extensions["tcma.mail"]
+
+
+#: Virtual scheduling (GCRA) in one atomic step, on Redis's clock so every process agrees.
+#: The key holds the theoretical arrival time (TAT): when the last reserved message is due.
+#: A caller reserves ``count`` slots and is told how long to wait for them; the wait is
+#: already booked, so callers never race each other for the same slot. ``burst`` seconds
+#: of sending may be done ahead of schedule after an idle spell.
+_RESERVE_SLOTS = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+tat = tat + interval * count
+local ttl = math.ceil((tat - now + burst) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', tat), 'PX', ttl)
+local wait = tat - burst - now
+if wait < 0 then wait = 0 end
+return string.format('%.6f', wait)
+"""
+_reserve_slots = None
+
+
+def throttle(count: int = 1) -> None:
+    """Block until ``count`` more messages may go under ``MAIL_SEND_RATE`` (per second).
+
+    The budget is shared through Redis by every thread and process of the deployment, so
+    adding workers never raises the rate a relay or SES account sees. After an idle spell
+    up to one second's worth goes at once; a rate of 0 or None means no limit.
+    """
+    global _reserve_slots
+    rate = float(current_app.config.get("MAIL_SEND_RATE") or 0)
+    if rate <= 0 or count <= 0:
+        return
+    interval = 1.0 / rate
+    # At least one message may always go at once, even at rates below one per second.
+    burst = max(1.0, interval)
+    key = f"{current_app.config['REDIS_NAMESPACE']}:mail:send-rate"
+    from tcma.redis import current_redis
+
+    redis = current_redis()
+    if _reserve_slots is None:
+        _reserve_slots = redis.register_script(_RESERVE_SLOTS)
+    # Never book more than a burst at once: a batch bigger than one second's worth would
+    # otherwise leave all together after its wait.
+    per_booking = max(1, int(burst * rate))
+    while count > 0:
+        booked = min(count, per_booking)
+        wait = float(_reserve_slots(keys=[key], args=[interval, burst, booked], client=redis))
+        if wait > 0:
+            time.sleep(wait)
+        count -= booked
 
 
 def default_sender() -> str:

@@ -2,7 +2,9 @@
 
 SMTP is aiosmtpd on loopback (plain, STARTTLS with a self-signed certificate made here, and
 implicit TLS); SES is moto's server mode. Delivery runs the real ``deliver_email`` actor on a
-real worker after the transaction commits.
+real worker after the transaction commits. Sessions (one connection for many messages), the
+shared send rate and the failure kinds bulk sending relies on are tested against the same
+servers, the rate against the run's real Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,15 +32,20 @@ import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tcma import dkim as tcma_dkim
 from tcma import mail
+from tcma.config import load_config
 from tcma.extensions import db
 from tcma.mail import (
     OutboxTransport,
+    PermanentFailure,
     SESTransport,
     SMTPTransport,
+    TemporaryFailure,
     build_message,
     transport_from_url,
 )
+from tcma.redis import current_redis
 from tests.factories import login, make_partner, make_user
 
 # --- servers ---------------------------------------------------------------------------------
@@ -57,6 +65,9 @@ class Received:
     message: email.message.EmailMessage
     tls: bool
     login: str | None
+    raw: bytes = b""
+    #: aiosmtpd's per-connection session object: equal for messages on one connection.
+    connection: object = None
 
 
 @dataclass
@@ -73,8 +84,46 @@ class Mailbox:
             # STARTTLS sets session.ssl; implicit TLS shows on the connection itself.
             session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
             session.auth_data.decode() if session.authenticated else None,
+            envelope.original_content,
+            session,
         ))
         return "250 Message accepted for delivery"
+
+    def connections(self) -> int:
+        """How many SMTP connections carried the accepted messages."""
+        return len({id(got.connection) for got in self.received})
+
+
+@dataclass
+class Relay(Mailbox):
+    """A relay with the habits bulk sending meets: unknown or greylisted recipients,
+    content it refuses, and a cap on messages per connection."""
+
+    #: recipient -> the reply to their RCPT TO
+    refusals: dict[str, str] = field(default_factory=dict)
+    #: the reply to DATA instead of accepting the message
+    content_refusal: str | None = None
+    #: answer MAIL FROM with 421 once a connection carried this many messages
+    per_connection: int | None = None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:  # noqa: N802
+        carried = sum(1 for got in self.received if got.connection is session)
+        if self.per_connection is not None and carried >= self.per_connection:
+            return "421 4.7.0 Too many messages on this connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.refusals:
+            return self.refusals[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        if self.content_refusal:
+            return self.content_refusal
+        return await super().handle_DATA(server, session, envelope)
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -85,8 +134,8 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
 
 
 @contextmanager
-def smtp_server(**options) -> Iterator[tuple[int, Mailbox]]:
-    mailbox = Mailbox()
+def smtp_server(mailbox: Mailbox | None = None, **options) -> Iterator[tuple[int, Mailbox]]:
+    mailbox = mailbox if mailbox is not None else Mailbox()
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
@@ -332,11 +381,10 @@ def test_ses_delivers_through_the_worker(app, ctx, jobs, moto_url):
 
 
 def test_ses_refuses_an_unverified_sender(ctx, moto_url):
-    from botocore.exceptions import ClientError
-
     to = f"ses-{uuid.uuid4().hex[:8]}@partner.test"
-    message = build_message(to, "Hi", "text", sender=f"nobody@{uuid.uuid4().hex[:8]}.test")
-    with pytest.raises(ClientError, match="MessageRejected"):
+    sender = f"nobody@{uuid.uuid4().hex[:8]}.test"
+    message = build_message(to, "Hi", "text", sender=sender)
+    with pytest.raises(PermanentFailure, match=re.escape(sender)):  # SES's reason names it
         transport_from_url("ses://us-east-1", "/unused", moto_url).send(message)
     assert _ses_raw_messages(moto_url, to) == []
 
@@ -379,7 +427,7 @@ def test_unreachable_smtp_server_fails_the_delivery_so_dramatiq_retries(app, ctx
     dead = SMTPTransport("127.0.0.1", free_port(), None, None, "none", timeout=5)
     raw = bytes(_message()).decode("utf-8", "surrogateescape")
     with using_transport(app, dead):
-        with pytest.raises(ConnectionRefusedError):
+        with pytest.raises(TemporaryFailure, match="Connection refused"):
             deliver_email(raw)
 
         mail.send_template("ada@partner.test", "password_reset", user_name="Ada",
@@ -394,7 +442,8 @@ def test_unreachable_smtp_server_fails_the_delivery_so_dramatiq_retries(app, ctx
             worker.stop()
     assert retried.actor_name == "deliver_email"
     assert retried.options["retries"] == 1
-    assert "ConnectionRefusedError" in retried.options["traceback"]
+    assert "TemporaryFailure" in retried.options["traceback"]
+    assert "ConnectionRefusedError" in retried.options["traceback"]  # the cause is kept
     # Backed off by the actor's min_backoff (5 s), not hammering the dead server.
     assert retried.options["eta"] - retried.options["requeue_timestamp"] >= 5_000
 
@@ -407,3 +456,273 @@ def _wait_for_delayed_message(redis, queue_key: str, timeout: float = 10) -> dra
             return dramatiq.Message.decode(raw)
         time.sleep(0.05)
     raise AssertionError("the failed delivery was not scheduled for a retry")
+
+
+# --- sessions: many messages, one connection --------------------------------------------------
+
+
+def _raw(to: str, subject: str = "Q3 partner webinar") -> bytes:
+    return bytes(build_message(to, subject, f"Hello {to}\n", sender="Vendor <news@vendor.test>"))
+
+
+def _smtp(port: int) -> SMTPTransport:
+    return SMTPTransport("127.0.0.1", port, None, None, "none", timeout=5)
+
+
+def test_a_session_sends_many_messages_over_one_connection(ctx):
+    recipients = ["ada@partner.test", "bo@partner.test", "cy@partner.test"]
+    with smtp_server() as (port, mailbox):
+        with _smtp(port).open_session() as session:
+            for to in recipients:
+                session.send_raw(_raw(to), "bounces@vendor.test", [to])
+    assert [got.rcpt_tos for got in mailbox.received] == [[to] for to in recipients]
+    assert {got.mail_from for got in mailbox.received} == {"bounces@vendor.test"}
+    assert mailbox.connections() == 1
+
+
+def test_a_session_logs_in_once_over_starttls(ctx, certificate):
+    cert_file, server_tls = certificate
+    with smtp_server(tls_context=server_tls, require_starttls=True, auth_required=True,
+                     authenticator=_authenticate) as (port, mailbox):
+        transport = transport_from_url(f"smtp://mailer:s3cr%40t@127.0.0.1:{port}", "/unused",
+                                       ca_file=str(cert_file))
+        with transport.open_session() as session:
+            for to in ("ada@partner.test", "bo@partner.test"):
+                session.send_raw(_raw(to), "bounces@vendor.test", [to])
+    assert [(got.tls, got.login) for got in mailbox.received] == [(True, "mailer")] * 2
+    assert mailbox.connections() == 1
+
+
+def test_the_raw_bytes_arrive_unchanged(ctx):
+    """What the caller signed is what the recipient's server gets, byte for byte."""
+    private_pem, public_pem = tcma_dkim.generate_key()
+    raw = _raw("dana@partner.test", subject="Grüße aus München")
+    signed = tcma_dkim.sign(raw, domain="vendor.test", selector="s1", private_key=private_pem)
+    with smtp_server() as (port, mailbox):
+        with _smtp(port).open_session() as session:
+            session.send_raw(signed, "bounces@vendor.test", ["dana@partner.test"])
+    [got] = mailbox.received
+    assert got.raw == signed
+
+    import dkim
+
+    record = tcma_dkim.dns_record(public_pem).encode()
+    assert dkim.verify(got.raw, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_a_session_reconnects_after_the_server_closed_the_idle_connection(ctx):
+    with smtp_server(timeout=0.3) as (port, mailbox):  # the server hangs up after 0.3 s idle
+        with _smtp(port).open_session() as session:
+            session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                             ["ada@partner.test"])
+            time.sleep(1.0)
+            session.send_raw(_raw("bo@partner.test"), "bounces@vendor.test", ["bo@partner.test"])
+            session.send_raw(_raw("cy@partner.test"), "bounces@vendor.test", ["cy@partner.test"])
+    assert [got.rcpt_tos for got in mailbox.received] == [
+        ["ada@partner.test"], ["bo@partner.test"], ["cy@partner.test"]]
+    assert mailbox.connections() == 2  # one reconnect, then the new connection is reused
+
+
+def test_a_session_reconnects_when_the_relay_caps_messages_per_connection(ctx):
+    relay = Relay(per_connection=2)
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            for n in range(5):
+                session.send_raw(_raw(f"p{n}@partner.test"), "bounces@vendor.test",
+                                 [f"p{n}@partner.test"])
+    assert [got.rcpt_tos for got in relay.received] == [[f"p{n}@partner.test"] for n in range(5)]
+    assert relay.connections() == 3  # 2 + 2 + 1, each message exactly once
+
+
+def test_a_connection_that_keeps_closing_is_a_temporary_failure(ctx):
+    relay = Relay()
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                             ["ada@partner.test"])
+            relay.per_connection = 0  # from now on every connection is refused at once
+            with pytest.raises(TemporaryFailure, match="again after a reconnect: 421 4.7.0"):
+                session.send_raw(_raw("bo@partner.test"), "bounces@vendor.test",
+                                 ["bo@partner.test"])
+            relay.per_connection = None
+            session.send_raw(_raw("cy@partner.test"), "bounces@vendor.test", ["cy@partner.test"])
+    assert [got.rcpt_tos for got in relay.received] == [["ada@partner.test"],
+                                                        ["cy@partner.test"]]
+
+
+def test_an_unknown_recipient_is_a_permanent_failure_and_the_session_goes_on(ctx):
+    relay = Relay(refusals={"gone@partner.test": "550 5.1.1 <gone@partner.test>: user unknown"})
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            with pytest.raises(PermanentFailure) as refused:
+                session.send_raw(_raw("gone@partner.test"), "bounces@vendor.test",
+                                 ["gone@partner.test"])
+            session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                             ["ada@partner.test"])
+    assert str(refused.value) == "550 5.1.1 <gone@partner.test>: user unknown"
+    [got] = relay.received
+    assert got.rcpt_tos == ["ada@partner.test"]
+    assert relay.connections() == 1  # a refusal does not cost the connection
+
+
+def test_a_greylisting_recipient_is_a_temporary_failure(ctx):
+    relay = Relay(refusals={"new@partner.test": "451 4.7.1 Greylisted, try again in 5 minutes"})
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            with pytest.raises(TemporaryFailure) as deferred:
+                session.send_raw(_raw("new@partner.test"), "bounces@vendor.test",
+                                 ["new@partner.test"])
+    assert str(deferred.value) == "451 4.7.1 Greylisted, try again in 5 minutes"
+    assert relay.received == []
+
+
+def test_one_refused_recipient_stops_the_whole_message(ctx):
+    """Nobody gets it, so recording the message as failed stays true for every recipient."""
+    relay = Relay(refusals={"gone@partner.test": "550 5.1.1 user unknown"})
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            with pytest.raises(PermanentFailure, match="gone@partner.test: 550 5.1.1"):
+                session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                                 ["ada@partner.test", "gone@partner.test"])
+    assert relay.received == []
+
+
+def test_refused_content_is_a_permanent_failure(ctx):
+    relay = Relay(content_refusal="554 5.7.1 Message rejected as spam")
+    with smtp_server(relay) as (port, _):
+        with _smtp(port).open_session() as session:
+            with pytest.raises(PermanentFailure, match="^554 5.7.1 Message rejected as spam$"):
+                session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                                 ["ada@partner.test"])
+
+
+def test_a_server_that_is_down_is_a_temporary_failure(ctx):
+    with _smtp(free_port()).open_session() as session:
+        with pytest.raises(TemporaryFailure, match="cannot reach 127.0.0.1:.*Connection refused"):
+            session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                             ["ada@partner.test"])
+
+
+def test_wrong_credentials_are_not_a_delivery_failure(ctx, certificate):
+    """Every message would fail alike: the operator must fix MAIL_URL, no retry helps."""
+    cert_file, server_tls = certificate
+    with smtp_server(tls_context=server_tls, require_starttls=True, auth_required=True,
+                     authenticator=_authenticate) as (port, mailbox):
+        transport = transport_from_url(f"smtp://mailer:guess@127.0.0.1:{port}", "/unused",
+                                       ca_file=str(cert_file))
+        with transport.open_session() as session:
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                                 ["ada@partner.test"])
+    assert mailbox.received == []
+
+
+def test_an_outbox_session_writes_each_message_as_given(tmp_path):
+    transport = OutboxTransport(tmp_path / "outbox")
+    sent = {to: _raw(to) for to in ("ada@partner.test", "bo@partner.test")}
+    with transport.open_session() as session:
+        for to, raw in sent.items():
+            session.send_raw(raw, "bounces@vendor.test", [to])
+    assert sorted(p.read_bytes() for p in transport.messages()) == sorted(sent.values())
+
+
+def test_an_ses_session_sends_with_the_given_envelope(ctx, moto_url):
+    boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_email_identity(
+        EmailAddress="bounces@vendor.test")
+    sent = {to: _raw(to) for to in (f"ses-{uuid.uuid4().hex[:8]}@partner.test"
+                                    for _ in range(2))}
+    transport = transport_from_url("ses://us-east-1", "/unused", moto_url)
+    with transport.open_session() as session:
+        for to, raw in sent.items():
+            session.send_raw(raw, "bounces@vendor.test", [to])
+        first = next(iter(sent))
+        # The envelope sender, not the From header, is what SES checks.
+        with pytest.raises(PermanentFailure, match="nobody@unverified.test"):
+            session.send_raw(sent[first], "nobody@unverified.test", [first])
+    for to, raw in sent.items():
+        assert [m.encode() for m in _ses_raw_messages(moto_url, to)] == [raw]
+
+
+def test_an_unreachable_ses_endpoint_is_a_temporary_failure(ctx, moto_url, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore would otherwise retry with backoff
+    transport = SESTransport("us-east-1", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    with transport.open_session() as session:
+        with pytest.raises(TemporaryFailure, match="cannot reach SES"):
+            session.send_raw(_raw("ada@partner.test"), "bounces@vendor.test",
+                             ["ada@partner.test"])
+
+
+def test_send_keeps_bcc_recipients_out_of_the_headers(ctx):
+    message = build_message("ada@partner.test", "Hi", "text", sender="news@vendor.test",
+                            headers={"Bcc": "audit@vendor.test"})
+    with smtp_server() as (port, mailbox):
+        _smtp(port).send(message)
+    [got] = mailbox.received
+    assert got.rcpt_tos == ["ada@partner.test", "audit@vendor.test"]
+    assert got.message["Bcc"] is None
+    assert message["Bcc"] == "audit@vendor.test"  # the caller's message is left alone
+
+
+# --- the shared send rate ---------------------------------------------------------------------
+
+
+def test_throttle_keeps_every_sender_together_to_the_rate(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SEND_RATE", 50.0)
+    released: list[float] = []
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with app.app_context():
+            for _ in range(50):
+                mail.throttle()
+                with lock:
+                    released.append(time.monotonic())
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    released.sort()
+    assert len(released) == 100
+    # Timed from the first release: starting the embedded Redis is no part of the rate.
+    # 100 messages at 50/s take 2 s, less the one second's worth allowed at once after an
+    # idle spell. Two senders each counting alone would finish both bursts at once.
+    assert released[-1] - released[0] >= 0.9
+    assert released[-1] - released[0] < 5  # slack for a busy machine, not slowed to a crawl
+    assert released[49] - released[0] < 0.5  # the burst went without waiting
+    # After the burst, no second carries more than the rate (plus scheduling jitter).
+    after_burst = released[50:]
+    for i, moment in enumerate(after_burst):
+        in_next_second = sum(1 for t in after_burst[i:] if t < moment + 1.0)
+        assert in_next_second <= 50 + 3
+
+
+def test_throttle_books_large_batches_a_second_at_a_time(app, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SEND_RATE", 20.0)
+    current_redis().ping()  # the embedded Redis may still have to start: not part of the rate
+    start = time.monotonic()
+    mail.throttle(20)  # the idle burst
+    assert time.monotonic() - start < 0.3
+    mail.throttle(30)  # 1.5 s of sending: waits for its slots instead of leaving at once
+    assert time.monotonic() - start >= 1.3
+
+
+def test_no_send_rate_never_waits_nor_asks_redis(app, ctx, monkeypatch):
+    # A Redis nobody listens on: any call to it would fail after a connect timeout.
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    for rate in (0, 0.0, None):
+        monkeypatch.setitem(app.config, "MAIL_SEND_RATE", rate)
+        start = time.monotonic()
+        mail.throttle(10_000)
+        assert time.monotonic() - start < 0.1
+
+
+def test_send_rate_setting_is_read_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAIL_SEND_RATE", "12.5")
+    assert load_config(str(tmp_path))["MAIL_SEND_RATE"] == 12.5
+    monkeypatch.delenv("MAIL_SEND_RATE")
+    assert load_config(str(tmp_path))["MAIL_SEND_RATE"] == 0
+    monkeypatch.setenv("MAIL_SEND_RATE", "fast")
+    with pytest.raises(ValueError, match="MAIL_SEND_RATE must be a number of messages per"):
+        load_config(str(tmp_path))
