@@ -17,6 +17,7 @@ from campaigns import kits, references
 from campaigns.mjml import (
     SAMPLE_CONTACT,
     Problem,
+    apply_blocks,
     editable_blocks,
     fill_contact,
     html_to_text,
@@ -24,6 +25,7 @@ from campaigns.mjml import (
     partner_html,
     render_text,
     template_problems,
+    with_extras,
 )
 from campaigns.models import Kit, KitVersion
 from tcma import audit
@@ -227,7 +229,8 @@ def partner_values(partner: Partner | None) -> dict[str, Any]:
 
 
 def preview(version: KitVersion, key: str, partner: Partner | None,
-            contact: dict[str, Any] | None = None) -> Preview:
+            contact: dict[str, Any] | None = None,
+            blocks: dict[str, str] | None = None) -> Preview:
     """One email as ``partner`` (None: the sample partner) would send it to a sample contact.
     A draft with problems raises ValidationFailed naming them."""
     email = email_of(version, key)
@@ -240,9 +243,43 @@ def preview(version: KitVersion, key: str, partner: Partner | None,
                                            else p.message) for p in problems])
     values = partner_values(partner)
     person = contact or SAMPLE_CONTACT
-    document = fill_contact(partner_html(email["mjml"], values), person)
+    source = with_extras(apply_blocks(email["mjml"], blocks or {}),
+                         preheader=email.get("preheader", ""))
+    document = fill_contact(partner_html(source, values), person,
+                            {"ref": "preview", "unsubscribe_url": "#unsubscribe"})
     return Preview(subject=render_text(email["subject"], values, person),
                    preheader=render_text(email.get("preheader", ""), values, person),
                    from_name=render_text(email["from_name"], values, person),
                    html=document, text=html_to_text(document),
                    blocks=editable_blocks(email["mjml"]))
+
+
+#: "Send me a test" emails one user may send per hour (a marketer iterating on a template).
+TEST_EMAILS_PER_HOUR = 30
+
+
+def send_test(version: KitVersion, key: str, partner: Partner | None, *, to: User,
+              blocks: dict[str, str] | None = None) -> Preview:
+    """Email ``to`` (the signed-in marketer or partner) one kit email as ``partner`` would
+    send it, with the user's own name in the contact tokens; subject marked [Test]. Links are
+    left untracked: a test click must not count for the partner."""
+    from email.utils import formataddr, parseaddr
+
+    from tcma import mail, queue, ratelimit
+    from tcma.tasks import deliver_email
+
+    ratelimit.hit("kit-test-email", str(to.id), limit=TEST_EMAILS_PER_HOUR, window=3600)
+    first, _, last = (to.name or "").partition(" ")
+    contact = {**SAMPLE_CONTACT, "email": to.email, "first_name": first or SAMPLE_CONTACT[
+        "first_name"], "last_name": last}
+    shown = preview(version, key, partner, contact=contact, blocks=blocks)
+    address = parseaddr(mail.default_sender())[1]
+    values = partner_values(partner)
+    message = mail.build_message(
+        to.email, f"[Test] {shown.subject}", shown.text, shown.html,
+        sender=formataddr((shown.from_name, address)),
+        reply_to=values.get("email") or None)
+    queue.enqueue(deliver_email, bytes(message).decode("utf-8", "surrogateescape"))
+    audit.record("kit.test_email", target=version.kit, actor=to,
+                 after={"email": key, "partner": partner.public_id if partner else None})
+    return shown

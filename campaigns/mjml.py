@@ -1,13 +1,14 @@
 """Email templates: token checks, MJML compilation and rendering for a partner and a contact.
 
 Templates are vendor text; partner and contact values are data and never template source.
-Rendering is two passes with a sandboxed, autoescaping Jinja environment:
+Rendering is two passes:
 
 1. per (kit version, email, brand profile): ``{{ partner.* }}`` tokens are filled in the MJML
-   (values HTML-escaped, their braces turned into entities so pass 2 cannot read them as
-   tags), while ``{{ contact.* }}`` tokens are written back unchanged; the result is compiled
-   by mjml-python once and cached;
-2. per recipient: the compiled HTML's ``{{ contact.* }}`` tokens are filled.
+   by a sandboxed, autoescaping Jinja environment (values HTML-escaped, braces as entities),
+   while each ``{{ contact.* }}`` token becomes a slot: a random per-process word that no
+   value can contain. The result is compiled by mjml-python once and cached;
+2. per recipient: the compiled email is split at its slots once (``segments``) and each
+   recipient's values are joined in, escaped: data, never template source.
 
 Contact tokens are therefore plain substitutions: inside ``{% if %}`` or a filter they are
 refused by ``template_problems`` because pass 1 cannot know their value.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -36,6 +38,7 @@ SAMPLE_CONTACT = {"first_name": "Kim", "last_name": "Nakamura-Okonkwo",
 MAX_MJML = 200_000  # characters
 #: an editable block: ``<mj-text css-class="tcma-editable" tcma-block="intro">``
 EDITABLE = re.compile(r"<mj-text\b[^>]*\btcma-block\s*=\s*\"([^\"]*)\"[^>]*>", re.I)
+_CONTACT_LINK = re.compile(r"\bhref\s*=\s*\"[^\"]*\{\{[^\"]*contact\.", re.I)
 _INCLUDE = re.compile(r"<\s*mj-include\b", re.I)
 _POSITION = re.compile(r"position (\d+):(\d+)")
 _ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Getattr, nodes.Name,
@@ -151,6 +154,10 @@ def mjml_problems(field: str, mjml: str) -> list[Problem]:
         elif name in seen:
             problems.append(Problem(field, line, f"two editable blocks are named {name!r}."))
         seen.add(name)
+    for m in _CONTACT_LINK.finditer(mjml):
+        problems.append(Problem(field, mjml.count("\n", 0, m.start()) + 1,
+                                "a link's address may use partner tokens but not contact "
+                                "tokens: each partner shares one tracked link per address."))
     if not problems:
         failure = _compile_failure(mjml)
         if failure:
@@ -193,38 +200,142 @@ def compile_mjml(mjml: str) -> str:
 
 
 def _data(value: object) -> Markup:
-    """A partner value as inert HTML: escaped, and braces as entities so pass 2 ignores them."""
+    """A partner value as inert HTML: escaped, with braces as entities so that, inside the
+    MJML source pass 1 renders, it can never read as a tag."""
     text = "" if value is None else str(value)
     return Markup(str(escape(text)).replace("{", "&#123;").replace("}", "&#125;"))
 
 
-_CONTACT_PASSTHROUGH = {name: Markup("{{ contact." + name + " }}") for name in CONTACT_TOKENS}
+#: Recipient slots in a compiled email are this per-process random word around the slot's
+#: name: partner values and vendor text cannot contain it, so they can never fill a slot or
+#: be filled as one, and MJML leaves plain words alone in text and attributes alike.
+_MARK = "tcma" + secrets.token_hex(8)
+_SLOT = re.compile(re.escape(_MARK) + r"\.(contact|delivery)\.([a-z_]+)\." + re.escape(_MARK))
+DELIVERY_SLOTS = ("ref", "unsubscribe_url")
+
+
+def slot(namespace: str, name: str) -> str:
+    """The placeholder a compiled email carries for a recipient value (``contact.email``)."""
+    return f"{_MARK}.{namespace}.{name}.{_MARK}"
+
+
+_PASSTHROUGH = {
+    "contact": {name: Markup(slot("contact", name)) for name in CONTACT_TOKENS},
+    "delivery": {name: Markup(slot("delivery", name)) for name in DELIVERY_SLOTS},
+}
+
+#: The footer every campaign email carries: who sends it, their postal address (the law
+#: requires one in commercial email) and a visible unsubscribe link.
+FOOTER = """<mj-section padding="12px 0 24px"><mj-column>
+<mj-divider border-width="1px" border-color="#dddddd" padding="0 25px 12px" />
+<mj-text font-size="12px" line-height="1.5" color="#555555" css-class="tcma-footer">
+{{ partner.display_name }}<br/>{{ partner.address_line1 }}{% if partner.address_line2 %},
+{{ partner.address_line2 }}{% endif %}<br/>{{ partner.postal_code }} {{ partner.city }}{% if
+partner.state %}, {{ partner.state }}{% endif %}{% if partner.country %},
+{{ partner.country }}{% endif %}<br/>You receive this email because you are in contact with
+{{ partner.display_name }}. <a href="{{ delivery.unsubscribe_url }}"
+style="color:#555555">Unsubscribe</a>
+</mj-text></mj-column></mj-section>
+"""
+_BODY_END = re.compile(r"</mj-body\s*>", re.I)
+_HEAD = re.compile(r"<mj-head\b[^>]*>", re.I)
+_ROOT = re.compile(r"<mjml\b[^>]*>", re.I)
+
+
+def _block_html(text: str) -> str:
+    """A partner's block text as MJML text: paragraphs on blank lines, breaks on newlines."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+    return "".join(f"<p>{'<br/>'.join(str(_data(line)) for line in p.split(chr(10)))}</p>"
+                   for p in paragraphs)
+
+
+def apply_blocks(mjml: str, blocks: Mapping[str, str]) -> str:
+    """Put the partner's texts into the kit's editable blocks (plain text, escaped)."""
+    if not blocks:
+        return mjml
+    out, pos = [], 0
+    for match in EDITABLE.finditer(mjml):
+        name = match.group(1)
+        close = mjml.lower().find("</mj-text>", match.end())
+        if name not in blocks or close < 0:
+            continue
+        out += [mjml[pos:match.end()], _block_html(blocks[name])]
+        pos = close
+    return "".join(out) + mjml[pos:]
+
+
+def with_extras(mjml: str, *, preheader: str = "", footer: bool = True) -> str:
+    """The vendor's MJML with the preheader (``mj-preview``) and the compliance footer."""
+    if preheader.strip():
+        preview = f"<mj-preview>{html.escape(preheader, quote=False)}</mj-preview>"
+        head = _HEAD.search(mjml)
+        if head:
+            mjml = mjml[:head.end()] + preview + mjml[head.end():]
+        else:
+            root = _ROOT.search(mjml)
+            if root:
+                mjml = mjml[:root.end()] + f"<mj-head>{preview}</mj-head>" + mjml[root.end():]
+    if footer:
+        ends = list(_BODY_END.finditer(mjml))
+        if ends:
+            mjml = mjml[:ends[-1].start()] + FOOTER + mjml[ends[-1].start():]
+    return mjml
 
 
 @functools.lru_cache(maxsize=512)
 def _partner_html(mjml: str, partner_items: tuple[tuple[str, str], ...]) -> str:
     values = {k: _data(v) for k, v in partner_items}
-    source = _HTML_ENV.from_string(mjml).render(partner=values, contact=_CONTACT_PASSTHROUGH)
+    source = _HTML_ENV.from_string(mjml).render(partner=values, **_PASSTHROUGH)
     return compile_mjml(source)
 
 
 def partner_html(mjml: str, partner: Mapping[str, object]) -> str:
-    """Pass 1: the MJML filled for one partner and compiled (cached by source and values,
-    so once per kit version, email and brand profile)."""
+    """Pass 1: the MJML filled for one partner and compiled, with a slot for each recipient
+    value (cached by source and values, so once per kit version, email and brand profile)."""
     items = tuple(sorted((k, "" if partner.get(k) is None else str(partner.get(k)))
                          for k in PARTNER_TOKENS))
     return _partner_html(mjml, items)
 
 
-def fill_contact(compiled: str, contact: Mapping[str, object]) -> str:
-    """Pass 2: one recipient's values into a partner's compiled HTML (escaped)."""
-    values = {k: "" if contact.get(k) is None else str(contact.get(k)) for k in CONTACT_TOKENS}
-    return _compiled(compiled).render(contact=values)
+Segments = tuple  # literal text and ("contact" | "delivery", name) slots, alternating
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(source: str):
-    return _HTML_ENV.from_string(source)
+@functools.lru_cache(maxsize=1024)
+def segments(compiled: str) -> Segments:
+    """A compiled email split into literal text and recipient slots, once."""
+    parts: list = []
+    pos = 0
+    for match in _SLOT.finditer(compiled):
+        parts += [compiled[pos:match.start()], f"{match.group(1)}.{match.group(2)}"]
+        pos = match.end()
+    parts.append(compiled[pos:])
+    return tuple(parts)
+
+
+def fill(parts: Segments, values: Mapping[str, str], *, as_html: bool) -> str:
+    """Pass 2: one recipient's values (``{"contact.first_name": ..., "delivery.ref": ...}``)
+    into the slots, HTML-escaped for the HTML part; never parsed as a template."""
+    out = []
+    for n, part in enumerate(parts):
+        if n % 2 == 0:
+            out.append(part)
+        else:
+            value = values.get(part, "")
+            out.append(str(escape(value)) if as_html else value)
+    return "".join(out)
+
+
+def contact_values(contact: Mapping[str, object]) -> dict[str, str]:
+    return {f"contact.{k}": "" if contact.get(k) is None else str(contact.get(k))
+            for k in CONTACT_TOKENS}
+
+
+def fill_contact(compiled: str, contact: Mapping[str, object],
+                 delivery: Mapping[str, str] | None = None) -> str:
+    """Pass 2 for the HTML: one recipient's values into a partner's compiled email."""
+    values = contact_values(contact)
+    values.update({f"delivery.{k}": v for k, v in (delivery or {}).items()})
+    return fill(segments(compiled), values, as_html=True)
 
 
 def render_text(template: str, partner: Mapping[str, object],
@@ -258,10 +369,10 @@ class _Text(HTMLParser):
         if tag in ("style", "script", "head", "title"):
             self.skip = max(0, self.skip - 1)
         elif tag == "a" and self.href:
-            if self.href.startswith(("http", "mailto:")):
+            if self.href.startswith(("http", "mailto:", _MARK)):
                 self.parts.append(f" ({self.href})")
             self.href = None
-        elif tag in self.BLOCKS:
+        elif tag in self.BLOCKS and tag != "br":
             self.parts.append("\n")
 
     def handle_data(self, data):

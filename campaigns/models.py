@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tcma.extensions import db
 from tcma.models import PublicIdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from tcma.partners.models import Partner, PartnerOwned
 
 
 class KitStatus(enum.Enum):
@@ -86,3 +87,76 @@ def freeze_published(mapper, connection, target: KitVersion) -> None:
             state.attrs[name].history.has_changes()
             for name in ("content", "number", "published_at", "kit_id")):
         raise ImmutableVersion("A published kit version cannot be changed.")
+
+
+class LaunchStatus(enum.Enum):
+    SCHEDULED = "scheduled"  # waiting for its first step's time
+    RUNNING = "running"  # at least one step started; more may be due
+    PAUSED = "paused"  # no new messages until resumed; due steps wait
+    COMPLETED = "completed"  # every step finished
+    CANCELLED = "cancelled"  # stopped for good; unsent messages never go out
+
+
+class StepStatus(enum.Enum):
+    WAITING = "waiting"  # not yet due
+    STARTED = "started"  # due: handed to its channel, which sends it
+    DONE = "done"  # the channel finished every message of the step
+    CANCELLED = "cancelled"
+
+
+class Launch(PublicIdMixin, PartnerOwned, TimestampMixin, db.Model):
+    """A partner's activation of one published kit version.
+
+    Channel options are kept as the channel wrote them (``options``: e.g. the email channel's
+    contact list), so this domain knows nothing of contacts or networks.
+    """
+
+    __tablename__ = "launches"
+    __table_args__ = (Index("ix_launches_partner_created", "partner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kit_id: Mapped[int] = mapped_column(ForeignKey("kits.id", ondelete="CASCADE"), index=True)
+    kit_version_id: Mapped[int] = mapped_column(ForeignKey("kit_versions.id", ondelete="CASCADE"))
+    status: Mapped[LaunchStatus] = mapped_column(enum_type(LaunchStatus),
+                                                 default=LaunchStatus.SCHEDULED)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The IANA zone step times were computed in (the partner's, when launched).
+    timezone: Mapped[str] = mapped_column(String(64))
+    #: {"list_id": public id, ...}: what each channel needs, written by that channel.
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The partner's text for the kit's editable blocks: {email key: {block: text}}.
+    blocks: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship()
+    kit: Mapped[Kit] = relationship()
+    version: Mapped[KitVersion] = relationship()
+    steps: Mapped[list[LaunchStep]] = relationship(
+        back_populates="launch", order_by="LaunchStep.number", lazy="selectin",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+
+class LaunchStep(PartnerOwned, db.Model):
+    """One step of a launch's schedule, as a due row the scheduler picks up."""
+
+    __tablename__ = "launch_steps"
+    __table_args__ = (UniqueConstraint("launch_id", "number"),
+                      Index("ix_launch_steps_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    launch_id: Mapped[int] = mapped_column(ForeignKey("launches.id", ondelete="CASCADE"))
+    #: 1-based position in the kit's schedule.
+    number: Mapped[int] = mapped_column(Integer)
+    #: The content item's kind ("email"; "post" later) and key in the kit version.
+    kind: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(40))
+    #: "all" | "non_clickers" | "non_openers", and of which earlier step (``number``).
+    audience: Mapped[str] = mapped_column(String(16), default="all")
+    audience_step: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[StepStatus] = mapped_column(enum_type(StepStatus), default=StepStatus.WAITING)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    launch: Mapped[Launch] = relationship(back_populates="steps")

@@ -64,6 +64,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns import api as _kits_api  # noqa: F401  (registers /api/v1 kit routes)
     from campaigns.views import blueprint as kits
     from syndication.email import api as _contacts_api  # noqa: F401
+    from syndication.email.public_views import blueprint as email_public
     from syndication.email.views import blueprint as contacts
     from syndication.leads import api as _leads_api  # noqa: F401
     from syndication.leads import routing_api as _routing_api  # noqa: F401
@@ -88,7 +89,8 @@ def _register_blueprints(app: Flask) -> None:
     from tcma.webhooks.views import blueprint as webhooks
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
-               assets, kits, links, landing, landing_pages, leads, lead_routing, contacts, api):
+               assets, kits, links, landing, landing_pages, leads, lead_routing, contacts,
+               email_public, api):
         app.register_blueprint(bp)
     # Kits reference landing pages, which live above campaigns (syndication -> campaigns):
     # syndication's lookup is handed to campaigns here, as assets.qr gets its link maker.
@@ -102,6 +104,10 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.links.views import init_app as init_links
 
     init_links(app)
+    # Launches send email steps through syndication's email channel (campaigns.channels).
+    from syndication.email.launching import init_app as init_email_channel
+
+    init_email_channel(app)
 
 
 def _landing_page_title(public_id: str) -> str | None:
@@ -117,6 +123,7 @@ def _landing_page_title(public_id: str) -> str | None:
 def _import_tasks() -> None:
     """Import every module that declares actors, so the worker knows them all."""
     import assets.tasks  # noqa: F401
+    import campaigns.tasks  # noqa: F401
     import syndication.email.tasks  # noqa: F401
     import syndication.leads.tasks  # noqa: F401
     import syndication.links.tasks  # noqa: F401

@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 #: Paths whose POSTs are not checked against the session's CSRF token: the API uses bearer
 #: tokens (no cookies); public landing-page forms (``/p/``) are posted by visitors without a
-#: session and carry their own signed, page-bound form token instead.
-CSRF_EXEMPT_PREFIXES = (API_PREFIX, "/p/")
+#: session and carry their own signed, page-bound form token instead; one-click unsubscribes
+#: (``/u/``, RFC 8058) come from mail clients with no session, and mail-feedback
+#: notifications (``/email/feedback/``) from mail services, which sign them instead.
+CSRF_EXEMPT_PREFIXES = (API_PREFIX, "/p/", "/u/", "/email/feedback/")
 
 
 #: Endpoints that never act for a signed-in user, so the user is not looked up (the tracking

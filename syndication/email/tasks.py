@@ -1,4 +1,4 @@
-"""Background work of the email domain: contact imports."""
+"""Background work of the email domain: contact imports and campaign sending."""
 
 from __future__ import annotations
 
@@ -37,4 +37,24 @@ def _sweep_contact_imports() -> None:
     from tcma.extensions import db
 
     if importer.sweep():
+        db.session.commit()
+
+
+@actor(queue_name="send", max_retries=20, min_backoff=5_000, max_backoff=600_000,
+       time_limit=30 * 60_000)
+def send_delivery_batch(step_id: int, first_id: int, last_id: int) -> None:
+    """Send one batch of a launch step's ledger rows; a duplicate or retried message sends
+    nothing twice (see ``sending``)."""
+    from syndication.email import sending
+
+    sending.send_batch(step_id, first_id, last_id)
+
+
+@scheduler.every(30, "email.sweep_deliveries")
+def _sweep_deliveries() -> None:
+    # Batches whose worker died (lease passed) or whose message was lost.
+    from syndication.email import sending
+    from tcma.extensions import db
+
+    if sending.sweep():
         db.session.commit()

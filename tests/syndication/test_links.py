@@ -216,7 +216,10 @@ def test_a_click_seconds_after_its_email_was_delivered_is_a_scanner(shared, clie
 
     delivered = {"dlv-fast": utcnow() - timedelta(seconds=2),
                  "dlv-slow": utcnow() - timedelta(hours=3)}
-    clicks.delivery_lookups.append(lambda refs: {r: delivered[r] for r in refs if r in delivered})
+    def lookup(refs):
+        return {r: delivered[r] for r in refs if r in delivered}
+
+    clicks.delivery_lookups.append(lookup)
     try:
         client.get(f"/r/{shared.code}?d=dlv-fast", headers={"User-Agent": BROWSER},
                    environ_base={"REMOTE_ADDR": "203.0.113.30"})
@@ -224,7 +227,7 @@ def test_a_click_seconds_after_its_email_was_delivered_is_a_scanner(shared, clie
                    environ_base={"REMOTE_ADDR": "203.0.113.31"})
         clicks.drain()
     finally:
-        clicks.delivery_lookups.clear()
+        clicks.delivery_lookups.remove(lookup)
     fast, slow = sorted(stored(), key=lambda c: c.delivery_ref)
     assert fast.kind is ClickKind.SCANNER and fast.reason.endswith("s after delivery")
     assert slow.kind is None and slow.is_unique

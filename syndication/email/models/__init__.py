@@ -1,4 +1,4 @@
-"""The email domain's tables: contacts and lists, suppression, contact imports."""
+"""The email domain's tables: contacts and lists, suppression, contact imports, deliveries."""
 
 from syndication.email.models.contacts import (
     Contact,
@@ -7,6 +7,7 @@ from syndication.email.models.contacts import (
     ContactTag,
     ListMembership,
 )
+from syndication.email.models.deliveries import FINAL, Delivery, DeliveryStatus
 from syndication.email.models.imports import (
     ContactImport,
     ContactImportIssue,
@@ -14,5 +15,6 @@ from syndication.email.models.imports import (
 )
 from syndication.email.models.suppression import Suppression, SuppressionReason
 
-__all__ = ["Contact", "ContactImport", "ContactImportIssue", "ContactList", "ContactStatus",
-           "ContactTag", "ImportStatus", "ListMembership", "Suppression", "SuppressionReason"]
+__all__ = ["FINAL", "Contact", "ContactImport", "ContactImportIssue", "ContactList",
+           "ContactStatus", "ContactTag", "Delivery", "DeliveryStatus", "ImportStatus",
+           "ListMembership", "Suppression", "SuppressionReason"]
