@@ -98,7 +98,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_app(instance: Path, port: int):
+def own_database() -> tuple[str | None, object]:
+    """With ``DATABASE_URL`` on PostgreSQL, a fresh database of this run on that server (and
+    a function dropping it); otherwise None: SQLite in the temporary instance folder."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return None, lambda: None
+    import sqlalchemy
+
+    from tcma.config import _sqlalchemy_url
+
+    name = f"tcma_bench_{os.getpid()}"
+    admin = sqlalchemy.create_engine(_sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    made = sqlalchemy.engine.make_url(_sqlalchemy_url(url)).set(database=name)
+    return made.render_as_string(hide_password=False), drop
+
+
+def build_app(instance: Path, port: int, database: str | None):
     from tcma.app import create_app
 
     overrides = {
@@ -109,6 +133,8 @@ def build_app(instance: Path, port: int):
         "MAIL_URL": f"smtp://127.0.0.1:{port}?tls=none",
         "REDIS_NAMESPACE": f"tcma-bench-{os.getpid()}",
     }
+    if database:
+        overrides["DATABASE_URL"] = database
     return create_app(overrides)
 
 
@@ -277,8 +303,9 @@ def main() -> None:
     log = instance / "received.log"
     log.write_text("")
     server = start_server(port, log)
+    database, drop_database = own_database()
     try:
-        app = build_app(instance, port)
+        app = build_app(instance, port, database)
         with app.app_context():
             from tcma import migrate
 
@@ -289,6 +316,12 @@ def main() -> None:
     finally:
         server.stdin.close()
         server.wait(timeout=30)
+        if database:
+            from tcma.extensions import db
+
+            with app.app_context():
+                db.engine.dispose()
+        drop_database()
         shutil.rmtree(instance, ignore_errors=True)
 
     ours_rate = args.contacts / ours["seconds"]

@@ -26,6 +26,7 @@ PLAIN_ENV = (
     "MAIL_CA_FILE",
     "SES_ENDPOINT_URL",
     "MAIL_SEND_RATE",
+    "CAMPAIGN_FROM_ADDRESS",
     "DKIM_DOMAIN",
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
@@ -62,6 +63,12 @@ DEFAULTS: dict[str, Any] = {
     "DKIM_DOMAIN": None,
     "DKIM_SELECTOR": None,
     "DKIM_PRIVATE_KEY": None,
+    #: The address campaign emails are sent from (the partner's name is its display name and
+    #: the partner's address its Reply-To); unset: MAIL_FROM's address.
+    "CAMPAIGN_FROM_ADDRESS": None,
+    #: A claimed batch of campaign emails whose worker has not finished it after this long is
+    #: taken to be dead, and its unsent rows are queued again.
+    "EMAIL_BATCH_LEASE_SECONDS": 120,
     "SECRET_KEY": None,  # generated once and kept in the instance folder for development
     "BASE_URL": "http://127.0.0.1:5000",
     "OIDC_ISSUER": None,

@@ -131,7 +131,7 @@ def sender_address() -> str:
     ``CAMPAIGN_FROM_ADDRESS``, else ``MAIL_FROM``'s address."""
     from email.utils import parseaddr
 
-    configured = current_app.config.get("CAMPAIGN_FROM_ADDRESS")
+    configured = current_app.config["CAMPAIGN_FROM_ADDRESS"]
     if configured:
         return configured
     address = parseaddr(current_app.config.get("MAIL_FROM") or "")[1]

@@ -52,7 +52,8 @@ BATCH_SIZE = 100
 INSERT_CHUNK = 1000
 #: Give up on a row after this many claims (each a send tried, or a batch that died).
 MAX_ATTEMPTS = 5
-#: How often a batch checks whether its launch was paused or cancelled meanwhile.
+#: How often (in messages) a batch checks whether its launch was paused or cancelled, or a
+#: recipient unsubscribed, since it claimed its rows.
 STATUS_EVERY = 20
 #: A started step whose queued rows saw no progress for this long lost its messages (Redis
 #: restarted, say): the sweeper queues them again.
@@ -60,7 +61,7 @@ QUIET = timedelta(minutes=2)
 
 
 def lease_seconds() -> float:
-    return float(current_app.config.get("EMAIL_BATCH_LEASE_SECONDS") or 120)
+    return float(current_app.config["EMAIL_BATCH_LEASE_SECONDS"])
 
 
 # --- starting a step -------------------------------------------------------------------------
@@ -211,7 +212,8 @@ def send_batch(step_id: int, first_id: int, last_id: int) -> int:
         .execution_options(synchronize_session=False))
     db.session.commit()
     rows = db.session.execute(
-        select(Delivery.id, Delivery.ref, Contact.email, Contact.email_hash, Contact.status,
+        select(Delivery.id, Delivery.ref, Delivery.contact_id, Contact.email, Contact.email_hash,
+               Contact.status,
                Contact.first_name, Contact.last_name, Contact.company, Contact.job_title,
                Contact.country)
         .outerjoin(Contact, Contact.id == Delivery.contact_id)
@@ -226,17 +228,21 @@ def send_batch(step_id: int, first_id: int, last_id: int) -> int:
     sign = _signer()
     sent = 0
     pending = [r.id for r in rows]
+    statuses = {r.contact_id: r.status for r in rows}
     try:
         with mail.transport().open_session() as session:
             for n, row in enumerate(rows):
-                if n and n % STATUS_EVERY == 0 and _launch_status(launch.id) \
-                        is not LaunchStatus.RUNNING:
-                    break
+                if n and n % STATUS_EVERY == 0:
+                    # Paused or cancelled meanwhile? Anyone unsubscribed since the claim?
+                    if _launch_status(launch.id) is not LaunchStatus.RUNNING:
+                        break
+                    statuses.update(_statuses(r.contact_id for r in rows[n:]))
+                status = statuses.get(row.contact_id)
                 if row.email is None:
                     _mark(row.id, token, DeliveryStatus.CANCELLED, "contact deleted")
-                elif row.status is not ContactStatus.SUBSCRIBED:
+                elif status is not ContactStatus.SUBSCRIBED:
                     _mark(row.id, token, DeliveryStatus.SUPPRESSED,
-                          f"contact is {row.status.value}")
+                          f"contact is {status.value if status else 'deleted'}")
                 elif row.email_hash in listed:
                     _mark(row.id, token, DeliveryStatus.SUPPRESSED,
                           f"address suppressed: {listed[row.email_hash].value}")
@@ -265,6 +271,15 @@ def send_batch(step_id: int, first_id: int, last_id: int) -> int:
     db.session.commit()
     finish_if_done(step)
     return sent
+
+
+def _statuses(contact_ids: Iterable[int | None]) -> dict[int, ContactStatus]:
+    ids = [i for i in contact_ids if i is not None]
+    if not ids:
+        return {}
+    db.session.rollback()  # a fresh snapshot: see unsubscribes committed since the claim
+    return dict(db.session.execute(
+        select(Contact.id, Contact.status).where(Contact.id.in_(ids))).all())
 
 
 def _signer():

@@ -214,3 +214,33 @@ def test_opens_are_recorded_and_machine_opens_flagged(app, ctx, jobs, outbox):
     assert [d.machine_open for d in db.session.execute(
         select(Delivery).order_by(Delivery.id)).scalars()] == [False, False]
     assert client.get("/o/not-a-ref.gif").status_code == 200  # never a broken image
+
+
+def test_an_unsubscribe_during_a_batch_stops_that_persons_message(app, ctx, jobs):
+    from syndication.email import contacts as contact_service
+
+    partner = ready_partner()
+    add_contacts(partner, 60)
+
+    class Unsubscribing(Relay):
+        """After the first message arrives, person50 unsubscribes (from an earlier email)."""
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            answer = await super().handle_DATA(server, session, envelope)
+            if len(self.received) == 1:
+                with app.app_context():
+                    person = db.session.execute(select(Contact).where(
+                        Contact.email == "person50@example.com")).scalar_one()
+                    contact_service.unsubscribe(person, how="unsubscribe link")
+                    db.session.commit()
+            return answer
+
+    with smtp_server(Unsubscribing()) as (port, mailbox), transport(app, port):
+        launches.launch_kit(partner, published_kit())
+        db.session.commit()
+        jobs.run()
+    got = {g.rcpt_tos[0] for g in mailbox.received}
+    assert len(got) == 59 and "person50@example.com" not in got
+    skipped = db.session.execute(select(Delivery).where(
+        Delivery.status == DeliveryStatus.SUPPRESSED)).scalar_one()
+    assert skipped.error == "contact is unsubscribed"
