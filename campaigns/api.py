@@ -1,14 +1,16 @@
-"""API routes for campaign kits: the vendor's authoring and the partner's catalogue.
+"""API routes for campaign kits and launches: the vendor's authoring, the partner's
+catalogue, and launches (partners run their own; vendor staff read them all).
 
 Routes join ``/api/v1`` through ``tcma.api.endpoint`` (so they are in the OpenAPI document),
-parse input and call ``campaigns.kits`` / ``campaigns.content``; the rules live there.
+parse input and call ``campaigns.kits`` / ``campaigns.content`` / ``campaigns.launches``; the
+rules live there.
 """
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 
-from campaigns import content, kits
+from campaigns import content, kits, launches
 from campaigns.api_schemas import (
     CatalogueKitOut,
     EmailsIn,
@@ -18,9 +20,15 @@ from campaigns.api_schemas import (
     KitPatch,
     KitVersionOut,
     KitVersionSummary,
+    LaunchBlockedProblem,
+    LaunchIn,
+    LaunchOut,
+    LaunchProblemsOut,
+    LaunchSummary,
     ReferencesIn,
     StepsIn,
 )
+from campaigns.launches import LaunchBlocked
 from campaigns.models import KitStatus, KitVersion
 from tcma.api import endpoint
 from tcma.api.responses import int_arg, json_body
@@ -189,3 +197,98 @@ def preview_catalogue_email(kit_id: str, email_key: str):
     version = kits.latest_published(kit)
     assert version is not None
     return _html(content.preview(version, email_key, g.user.partner).html)
+
+
+@endpoint("/catalogue/kits/<kit_id>/launch-problems", "GET",
+          summary="What stands between me and launching a catalogue kit", tag="catalogue",
+          permission="kits.browse", response=LaunchProblemsOut,
+          query={"list_id": "Check with this contact list; leave out for “All contacts”"})
+def get_launch_problems(kit_id: str):
+    kit = kits.catalogue_kit(g.user.partner, kit_id)
+    options = {"list_id": request.args["list_id"]} if request.args.get("list_id") else {}
+    return json_body(LaunchProblemsOut(
+        problems=launches.launch_problems(g.user.partner, kit, options)))
+
+
+# --- launches --------------------------------------------------------------------------------
+
+BLOCKED = "The launch cannot go out yet: `problems` lists what to fix first."
+
+
+@endpoint("/launches", "GET", summary="Launches, newest first (a partner sees its own)",
+          tag="launches", permission="launches.view", response=list[LaunchSummary],
+          query={"kit_id": "Only launches of this kit"})
+def list_launches():
+    kit = None
+    if request.args.get("kit_id"):
+        try:
+            kit = kits.get_kit(request.args["kit_id"])
+        except NotFound as exc:
+            raise ValidationFailed([FieldError("kit_id", "No such kit.")]) from exc
+    found = launches.list_launches(g.user.partner, kit=kit)
+    shown = launches.progress_many(found)
+    return json_body([LaunchSummary.of(shown[launch.id]) for launch in found])
+
+
+@endpoint("/launches", "POST", summary="Launch a kit of my catalogue", tag="launches",
+          permission="launches.run", body=LaunchIn, response=LaunchOut, status=201,
+          errors={409: BLOCKED}, problems={409: LaunchBlockedProblem})
+def create_launch(body: LaunchIn):
+    """With only ``kit_id``, the one-click launch: every subscribed contact of “All
+    contacts”, starting now. The first step's batches are queued when this answers."""
+    partner = g.user.partner
+    try:
+        kit = kits.catalogue_kit(partner, body.kit_id)
+    except NotFound as exc:
+        raise ValidationFailed([FieldError("kit_id", "No such kit in your catalogue.")]) from exc
+    try:
+        launch = launches.launch_kit(partner, kit, start_at=body.start_at,
+                                     options={"list_id": body.list_id} if body.list_id else {},
+                                     blocks=body.blocks, by=g.user)
+    except LaunchBlocked as exc:
+        db.session.rollback()
+        return _blocked(exc)
+    db.session.commit()
+    return json_body(LaunchOut.of(launches.progress(launch)), 201)
+
+
+def _blocked(exc: LaunchBlocked) -> Response:
+    body = LaunchBlockedProblem(title=exc.title, status=exc.status, detail=exc.message,
+                                problems=exc.problems)
+    return current_app.response_class(body.model_dump_json(), status=exc.status,
+                                      mimetype="application/problem+json")
+
+
+@endpoint("/launches/<launch_id>", "GET", summary="One launch: status, options and each "
+          "step's counts", tag="launches", permission="launches.view", response=LaunchOut)
+def get_launch(launch_id: str):
+    return json_body(LaunchOut.of(launches.progress(launches.get_launch(launch_id))))
+
+
+@endpoint("/launches/<launch_id>/pause", "POST", summary="Pause a launch: nothing more goes "
+          "out until it is resumed", tag="launches", permission="launches.run",
+          response=LaunchOut)
+def pause_launch(launch_id: str):
+    return _control(launch_id, launches.pause)
+
+
+@endpoint("/launches/<launch_id>/resume", "POST", summary="Resume a paused launch; steps that "
+          "came due meanwhile go out now", tag="launches", permission="launches.run",
+          response=LaunchOut)
+def resume_launch(launch_id: str):
+    return _control(launch_id, launches.resume)
+
+
+@endpoint("/launches/<launch_id>/cancel", "POST", summary="Cancel a launch for good: unsent "
+          "messages never go out", tag="launches", permission="launches.run",
+          response=LaunchOut)
+def cancel_launch(launch_id: str):
+    return _control(launch_id, launches.cancel)
+
+
+def _control(launch_id: str, action) -> Response:
+    """Move a launch through its state machine; an illegal move is a 409 problem."""
+    launch = launches.get_launch(launch_id)
+    action(launch, by=g.user)
+    db.session.commit()
+    return json_body(LaunchOut.of(launches.progress(launch)))

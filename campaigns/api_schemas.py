@@ -1,4 +1,4 @@
-"""What the kit API accepts and answers."""
+"""What the kit and launch API accepts and answers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from campaigns import content as kit_content
 from campaigns import kits
 from campaigns.content import EmailIn, StepIn
 from campaigns.kits import KitFields
-from campaigns.models import Kit, KitStatus, KitVersion
+from campaigns.launches import Progress
+from campaigns.models import Kit, KitStatus, KitVersion, Launch, LaunchStatus, StepStatus
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -52,6 +53,20 @@ class EmailsIn(BaseModel):
 class StepsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: list[StepIn] = Field(description="The whole schedule of the draft")
+
+
+class LaunchIn(BaseModel):
+    """Launch a kit of my catalogue; everything but the kit has a default."""
+
+    model_config = ConfigDict(extra="forbid")
+    kit_id: str = Field(description="A kit of my catalogue")
+    list_id: str | None = Field(default=None, description="One of my contact lists; leave "
+                                                          "out for “All contacts”")
+    start_at: datetime | None = Field(default=None, description="With a time zone offset; "
+                                                                "leave out to start now")
+    blocks: dict[str, dict[str, str]] | None = Field(
+        default=None, description="My text for editable blocks: {email key: {block: text}}; "
+                                  "plain text, an empty text keeps the kit's")
 
 
 class ReferencesIn(BaseModel):
@@ -168,3 +183,81 @@ class CatalogueKitOut(BaseModel):
                    tags=kit.tags, language=kit.language, version=latest.number or 0,
                    emails=[e["key"] for e in kit_content.emails_of(latest)],
                    expires_at=kit.expires_at)
+
+
+# --- launches --------------------------------------------------------------------------------
+
+
+class LaunchStepOut(BaseModel):
+    number: int
+    item: str = Field(description="The kit item the step sends (an email key)")
+    name: str
+    kind: str = Field(description="email")
+    status: StepStatus
+    audience: str = Field(description="all | non_clickers | non_openers")
+    due_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: dict[str, int] = Field(description="Messages by state: queued, sending, sent, "
+                                               "failed, suppressed, cancelled")
+
+
+class LaunchOut(BaseModel):
+    id: str
+    kit_id: str
+    kit_version: int
+    partner_id: str
+    status: LaunchStatus
+    percent: int = Field(description="Share of started steps' messages that reached an "
+                                     "outcome; 100 once completed")
+    start_at: datetime
+    finished_at: datetime | None
+    timezone: str = Field(description="The zone step times were computed in")
+    options: dict[str, Any] = Field(description="Channel options, e.g. list_id")
+    blocks: dict[str, dict[str, str]] = Field(description="The partner's editable-block texts")
+    created_at: datetime
+    steps: list[LaunchStepOut]
+
+    @classmethod
+    def of(cls, progress: Progress) -> LaunchOut:
+        launch = progress.launch
+        return cls(**progress.as_dict(), kit_id=launch.kit.public_id,
+                   kit_version=launch.version.number or 0,
+                   partner_id=launch.partner.public_id, timezone=launch.timezone,
+                   options=launch.options, blocks=launch.blocks, created_at=launch.created_at)
+
+
+class LaunchSummary(BaseModel):
+    id: str
+    kit_id: str
+    kit_name: str
+    partner_id: str
+    status: LaunchStatus
+    percent: int
+    start_at: datetime
+    finished_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, progress: Progress) -> LaunchSummary:
+        launch: Launch = progress.launch
+        return cls(id=launch.public_id, kit_id=launch.kit.public_id, kit_name=launch.kit.name,
+                   partner_id=launch.partner.public_id, status=launch.status,
+                   percent=progress.percent, start_at=launch.start_at,
+                   finished_at=launch.finished_at, created_at=launch.created_at)
+
+
+class LaunchProblemsOut(BaseModel):
+    problems: list[str] = Field(description="What to fix before launching, in words; empty "
+                                            "when a launch would go out")
+
+
+class LaunchBlockedProblem(BaseModel):
+    """The 409 answer to a launch that cannot go out yet: a problem document whose
+    ``problems`` lists what to fix, in words."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    problems: list[str]

@@ -26,6 +26,10 @@ class Channel(Protocol):
                  options: dict[str, Any]) -> list[str]:
         """What the partner must fix before this launch can go out, in words."""
 
+    def audiences(self, partner: Partner) -> list[dict[str, Any]]:
+        """Who a launch of this channel can go to, for the launch form: e.g. the email
+        channel's contact lists as {"id", "name", "default", "reachable"}."""
+
     def start_step(self, step: LaunchStep) -> None:
         """Begin sending a step that just became due (flush; queue work after commit)."""
 
@@ -35,8 +39,9 @@ class Channel(Protocol):
     def cancel(self, launch: Launch) -> None:
         """Make sure nothing unsent of ``launch`` ever goes out."""
 
-    def progress(self, launch: Launch) -> dict[int, dict[str, int]]:
-        """Counts per step id: e.g. {"queued": 10, "sent": 90, "failed": 0, ...}."""
+    def progress(self, launches: list[Launch]) -> dict[int, dict[str, int]]:
+        """Counts per step id of these launches, in one query: e.g. {"queued": 10,
+        "sent": 90, "failed": 0, ...}."""
 
 
 _channels: dict[str, Channel] = {}
@@ -55,3 +60,8 @@ def channel(kind: str) -> Channel:
 
 def kinds() -> list[str]:
     return list(_channels)
+
+
+def audiences(kind: str, partner: Partner) -> list[dict[str, Any]]:
+    """The audiences ``kind``'s channel offers ``partner`` (none if no such channel)."""
+    return _channels[kind].audiences(partner) if kind in _channels else []

@@ -26,9 +26,8 @@ def _body(intro: str, text: str) -> str:
         <mj-text css-class="tcma-editable" tcma-block="intro">{intro}</mj-text>
         <mj-text>{text}</mj-text>
         <mj-button href="{{{{ partner.website }}}}">Start your free trial</mj-button>
-        <mj-text font-size="12px" color="#555555">{{{{ partner.display_name }}}} ·
-          {{{{ partner.phone }}}} · {{{{ partner.address_line1 }}}}, {{{{ partner.city }}}}
-        </mj-text>
+        <mj-text>Questions? Call {{{{ partner.contact_name }}}} on
+          {{{{ partner.phone }}}}.</mj-text>
       </mj-column>
     </mj-section>
   </mj-body>

@@ -202,6 +202,11 @@ def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
     problems = brand_problems(partner, version)
     for kind in _kinds(version):
         problems += channels.channel(kind).problems(partner, version, kept_options)
+    twin = _running_twin(partner, kit, kept_options)
+    if twin is not None:
+        problems.append(f"This kit is already {twin.status.value} for the same audience "
+                        f"(launched {twin.created_at:%Y-%m-%d %H:%M} UTC): cancel that launch, "
+                        "or choose another list.")
     if problems:
         raise LaunchBlocked(problems)
 
@@ -225,6 +230,16 @@ def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
                         "start_at": start_at.isoformat(), "steps": len(steps)})
     _queue_due(launch, now)
     return launch
+
+
+def _running_twin(partner: Partner, kit: Kit, options: dict[str, Any]) -> Launch | None:
+    """A launch of the same kit to the same audience that has not finished: launching again
+    would email the same people twice (a double click, two colleagues at once)."""
+    active = db.session.execute(select(Launch).where(
+        Launch.partner_id == partner.id, Launch.kit_id == kit.id,
+        Launch.status.in_((LaunchStatus.SCHEDULED, LaunchStatus.RUNNING, LaunchStatus.PAUSED))
+    ).order_by(Launch.id)).scalars()
+    return next((launch for launch in active if launch.options == options), None)
 
 
 def _queue_due(launch: Launch, now: datetime) -> None:
@@ -423,9 +438,20 @@ def _iso(value: datetime | None) -> str | None:
 
 def progress(launch: Launch) -> Progress:
     """Per step: its state and the channel's counts (queued, sent, failed, suppressed...)."""
-    names = {i["key"]: i.get("name", i["key"]) for i in launch.version.content.get("items", [])}
+    return progress_many([launch])[launch.id]
+
+
+def progress_many(found: list[Launch]) -> dict[int, Progress]:
+    """``progress`` of many launches (a list page) in one query per channel."""
     counts: dict[int, dict[str, int]] = {}
-    for kind in {s.kind for s in launch.steps}:
-        counts.update(channels.channel(kind).progress(launch))
-    return Progress(launch, [StepProgress(s, names.get(s.item, s.item), counts.get(s.id, {}))
-                             for s in launch.steps])
+    for kind in {s.kind for launch in found for s in launch.steps}:
+        counts.update(channels.channel(kind).progress(
+            [launch for launch in found if any(s.kind == kind for s in launch.steps)]))
+    out = {}
+    for launch in found:
+        names = {i["key"]: i.get("name", i["key"])
+                 for i in launch.version.content.get("items", [])}
+        out[launch.id] = Progress(launch, [
+            StepProgress(s, names.get(s.item, s.item), counts.get(s.id, {}))
+            for s in launch.steps])
+    return out

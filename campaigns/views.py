@@ -1,5 +1,6 @@
-"""Kit pages: the vendor's kit editor and the partner's kit catalogue. Thin: parse the form,
-call ``campaigns.kits`` / ``campaigns.content``, render or redirect."""
+"""Kit pages for the vendor: the kit editor, previews, publishing, and who launched a kit.
+Thin: parse the form, call ``campaigns.kits`` / ``campaigns.content``, render or redirect.
+The partner's catalogue and launch pages are in ``campaigns.launch_views``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from flask import (
 )
 
 from assets.previews import preview_partners
-from campaigns import content, kits
+from campaigns import content, kits, launches
 from campaigns.content import AUDIENCES
 from campaigns.models import Kit, KitStatus
-from tcma.auth.permissions import requires
+from tcma.auth.permissions import can, requires
 from tcma.errors import DomainError, NotFound, ValidationFailed
 from tcma.extensions import db
 from tcma.partners import service as partners
@@ -50,7 +51,7 @@ def _choices() -> dict[str, list[str]]:
             "types": list(cfg["PARTNER_TYPES"])}
 
 
-def _kit(kit_id: str) -> Kit:
+def staff_kit(kit_id: str) -> Kit:
     try:
         return kits.get_kit(kit_id)
     except NotFound:
@@ -104,7 +105,7 @@ def new():
 @blueprint.route("/kits/<kit_id>/edit", methods=["GET", "POST"])
 @requires("kits.manage")
 def edit(kit_id: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     errors = None
     form: dict = {name: getattr(kit, name) for name in kits.KIT_FIELDS}
     form["tags"] = ", ".join(kit.tags)
@@ -125,7 +126,9 @@ def edit(kit_id: str):
 @blueprint.get("/kits/<kit_id>")
 @requires("kits.view")
 def show(kit_id: str):
-    kit = _kit(kit_id)
+    from campaigns.launch_views import local_time, with_percent
+
+    kit = staff_kit(kit_id)
     version = kits.editing_version(kit)
     db.session.commit()  # a first look at a kit may have opened its (empty) draft
     draft = kits.current_draft(kit)
@@ -133,7 +136,8 @@ def show(kit_id: str):
         "campaigns/show.html", kit=kit, version=version, draft=draft,
         emails=content.emails_of(version), steps=version.content.get("steps", []),
         problems=content.content_problems(draft.content) if draft else [],
-        versions=kits.published_versions(kit), audiences=AUDIENCES)
+        versions=kits.published_versions(kit), audiences=AUDIENCES,
+        kit_launches=with_percent(launches.list_launches(kit=kit)), local=local_time)
 
 
 def _preview_partner():
@@ -150,7 +154,7 @@ def _preview_partner():
 @blueprint.route("/kits/<kit_id>/emails/<email_key>", methods=["GET", "POST"])
 @requires("kits.view")
 def email(kit_id: str, email_key: str | None = None):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     version = kits.editing_version(kit)
     current = content.email_of(version, email_key) if email_key and _has(version, email_key) \
         else None
@@ -183,20 +187,39 @@ def email(kit_id: str, email_key: str | None = None):
         (422 if errors else 200)
 
 
+@blueprint.post("/kits/<kit_id>/emails/<email_key>/test")
+@requires("kits.view")
+def send_test(kit_id: str, email_key: str):
+    """"Send me a test": the email as the chosen preview partner sends it, to the user."""
+    kit = staff_kit(kit_id)
+    version = kits.editing_version(kit)
+    if not _has(version, email_key):
+        abort(404)
+    partner_id = request.form.get("partner") or ""
+    partner = next((p for p in preview_partners() if p.public_id == partner_id), None)
+    try:
+        content.send_test(version, email_key, partner, to=g.user)
+        db.session.commit()
+        flash(f"Test sent to {g.user.email}.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("kits.email", kit_id=kit.public_id, email_key=email_key,
+                            partner=partner_id or None))
+
+
 def _has(version, key: str) -> bool:
     return any(e["key"] == key for e in content.emails_of(version))
 
 
 def _can_manage() -> bool:
-    from tcma.auth.permissions import can
-
     return can(g.user, "kits.manage")
 
 
 @blueprint.post("/kits/<kit_id>/emails/<email_key>/remove")
 @requires("kits.manage")
 def remove_email(kit_id: str, email_key: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     return _save(kit, lambda: content.remove_email(kit, email_key, by=g.user),
                  f"Email {email_key} removed from the draft.")
 
@@ -204,7 +227,7 @@ def remove_email(kit_id: str, email_key: str):
 @blueprint.post("/kits/<kit_id>/steps")
 @requires("kits.manage")
 def steps(kit_id: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     rows = []
     for day, time, item, audience, ref in zip(
             request.form.getlist("day"), request.form.getlist("time"),
@@ -220,7 +243,7 @@ def steps(kit_id: str):
 @blueprint.post("/kits/<kit_id>/references")
 @requires("kits.manage")
 def references(kit_id: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     assets = [a.strip() for a in request.form.get("asset_ids", "").split(",") if a.strip()]
     return _save(kit, lambda: content.set_references(
         kit, landing_page_id=request.form.get("landing_page_id", "").strip() or None,
@@ -230,14 +253,14 @@ def references(kit_id: str):
 @blueprint.post("/kits/<kit_id>/publish")
 @requires("kits.manage")
 def publish(kit_id: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     return _save(kit, lambda: kits.publish(kit, by=g.user), "Published.")
 
 
 @blueprint.post("/kits/<kit_id>/retire")
 @requires("kits.manage")
 def retire(kit_id: str):
-    kit = _kit(kit_id)
+    kit = staff_kit(kit_id)
     return _save(kit, lambda: kits.retire(kit, by=g.user), "Retired: no new launches.")
 
 
@@ -251,33 +274,3 @@ def _save(kit: Kit, action, message: str):
         details = [f"{e.field}: {e.message}" for e in getattr(exc, "errors", [])]
         flash(exc.message if not details else "Not saved. " + " · ".join(details), "error")
     return redirect(url_for("kits.show", kit_id=kit.public_id))
-
-
-# --- partner ---------------------------------------------------------------------------------
-
-
-@blueprint.get("/catalogue")
-@requires("kits.browse")
-def catalogue():
-    partner = g.user.partner
-    entries = []
-    for kit in kits.catalogue(partner):
-        version = kits.latest_published(kit)
-        emails = content.emails_of(version)
-        first = content.preview(version, emails[0]["key"], partner) if emails else None
-        entries.append((kit, version, first))
-    return render_template("campaigns/catalogue.html", entries=entries)
-
-
-@blueprint.get("/catalogue/<kit_id>")
-@requires("kits.browse")
-def catalogue_kit(kit_id: str):
-    try:
-        kit = kits.catalogue_kit(g.user.partner, kit_id)
-    except NotFound:
-        abort(404)
-    version = kits.latest_published(kit)
-    previews = [(e, content.preview(version, e["key"], g.user.partner))
-                for e in content.emails_of(version)]
-    return render_template("campaigns/catalogue_kit.html", kit=kit, version=version,
-                           previews=previews, steps=version.content.get("steps", []))

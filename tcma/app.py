@@ -53,7 +53,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 #: each idempotent, returning lines to print). Names, not imports, so the core never
 #: imports a domain package outside the app factory's lists.
 DEMO_LOADERS = ("assets.demo:load_demo", "syndication.pages.demo:load_demo",
-                "syndication.links.demo:load_demo", "campaigns.demo:load_demo")
+                "syndication.links.demo:load_demo", "campaigns.demo:load_demo",
+                "syndication.email.demo:load_demo", "mdf.demo:load_demo")
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -62,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from assets import api as _assets_api  # noqa: F401  (registers /api/v1 asset routes)
     from assets.views import blueprint as assets
     from campaigns import api as _kits_api  # noqa: F401  (registers /api/v1 kit routes)
+    from campaigns import launch_views as _launch_views  # noqa: F401  (catalogue, launches)
     from campaigns.views import blueprint as kits
     from syndication.email import api as _contacts_api  # noqa: F401
     from syndication.email.public_views import blueprint as email_public
@@ -124,6 +126,7 @@ def _import_tasks() -> None:
     """Import every module that declares actors, so the worker knows them all."""
     import assets.tasks  # noqa: F401
     import campaigns.tasks  # noqa: F401
+    import mdf.tasks  # noqa: F401
     import syndication.email.tasks  # noqa: F401
     import syndication.leads.tasks  # noqa: F401
     import syndication.links.tasks  # noqa: F401

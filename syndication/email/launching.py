@@ -50,6 +50,12 @@ class EmailChannel:
                     "contacts first."]
         return []
 
+    def audiences(self, partner: Partner) -> list[dict[str, Any]]:
+        found = lists.all_lists(partner)
+        counts = lists.counts(found)
+        return [{"id": c.public_id, "name": c.name, "default": c.is_default,
+                 "reachable": counts[c.id].sendable} for c in found]
+
     def start_step(self, step: LaunchStep) -> None:
         sending.start_step(step)
 
@@ -59,8 +65,8 @@ class EmailChannel:
     def cancel(self, launch: Launch) -> None:
         sending.cancel(launch)
 
-    def progress(self, launch: Launch) -> dict[int, dict[str, int]]:
-        return sending.counts(launch)
+    def progress(self, launches: list[Launch]) -> dict[int, dict[str, int]]:
+        return sending.counts(launches)
 
 
 def init_app(app: Flask) -> None:

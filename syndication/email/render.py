@@ -142,6 +142,24 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
+class Undeliverable(ValueError):
+    """This recipient's message cannot be built (an address no transport here can carry)."""
+
+
+def ascii_address(address: str) -> str:
+    """The address as mail transports carry it: an internationalised domain in its IDNA
+    form; a non-ASCII local part (it needs SMTPUTF8, which we do not speak) is refused."""
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise Undeliverable("the address has non-ASCII characters before the @, which needs "
+                            "SMTPUTF8 (not supported)")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        raise Undeliverable(f"the domain {domain!r} is not a valid internationalised "
+                            "domain name") from None
+
+
 def unsubscribe_url(ref: str) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/u/{ref}"
 
@@ -174,8 +192,8 @@ def build(template: StepTemplate, recipient: Recipient, ref: str, *,
     from_name = _one_line(mjml.fill(template.from_name, values, as_html=False))
     message["From"] = formataddr((from_name, from_address))
     name = _one_line(f"{recipient.first_name} {recipient.last_name}")
-    message["To"] = Address(display_name=name, addr_spec=recipient.email) if name \
-        else recipient.email
+    address = ascii_address(recipient.email)
+    message["To"] = Address(display_name=name, addr_spec=address) if name else address
     if template.reply_to:
         message["Reply-To"] = template.reply_to
     message["Subject"] = _one_line(mjml.fill(template.subject, values, as_html=False))

@@ -249,13 +249,22 @@ def send_batch(step_id: int, first_id: int, last_id: int) -> int:
                 else:
                     recipient = render.Recipient(row.email, row.first_name, row.last_name,
                                                  row.company, row.job_title, row.country)
-                    raw = bytes(render.build(template, recipient, row.ref,
-                                             from_address=from_address))
+                    try:
+                        address = render.ascii_address(row.email)
+                        raw = bytes(render.build(template, recipient, row.ref,
+                                                 from_address=from_address))
+                    except (ValueError, TypeError, LookupError) as exc:
+                        # This person's message cannot be made; the others still go.
+                        log.warning("delivery %s cannot be built: %s", row.id, exc)
+                        _mark(row.id, token, DeliveryStatus.FAILED,
+                              f"message not built: {exc}"[:2000])
+                        pending.pop(0)
+                        continue
                     if sign is not None:
                         raw = sign(raw)
                     mail.throttle()
                     try:
-                        session.send_raw(raw, from_address, [row.email])
+                        session.send_raw(raw, from_address, [address])
                     except mail.PermanentFailure as exc:
                         _mark(row.id, token, DeliveryStatus.FAILED, str(exc)[:2000])
                     else:
@@ -321,12 +330,17 @@ def resume(launch: Launch) -> None:
                 launches.finish_step(step)
 
 
-def counts(launch: Launch) -> dict[int, dict[str, int]]:
-    """{step id: {status: rows}} for every status (zeros included), in one grouped query."""
-    out = {s.id: {status.value: 0 for status in DeliveryStatus} for s in launch.steps}
+def counts(launches_: list[Launch]) -> dict[int, dict[str, int]]:
+    """{step id: {status: rows}} for every step of these launches and every status (zeros
+    included), in one grouped query."""
+    out = {s.id: {status.value: 0 for status in DeliveryStatus}
+           for launch in launches_ for s in launch.steps}
+    if not out:
+        return out
     rows = db.session.execute(
         select(Delivery.step_id, Delivery.status, func.count())
-        .where(Delivery.launch_id == launch.id).group_by(Delivery.step_id, Delivery.status))
+        .where(Delivery.launch_id.in_([launch.id for launch in launches_]))
+        .group_by(Delivery.step_id, Delivery.status))
     for step_id, status, n in rows:
         out.setdefault(step_id, {})[status.value] = n
     return out

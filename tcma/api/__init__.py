@@ -48,6 +48,9 @@ class Operation:
     form: type[BaseModel] | None = None
     #: Problem answers beyond the usual ones: status -> when it happens.
     errors: dict[int, str] = field(default_factory=dict)
+    #: Problem documents carrying more than ``errors`` (RFC 9457 extension members), as a
+    #: model per status; for 422 use ``problem``.
+    problems: dict[int, type[BaseModel]] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -71,6 +74,7 @@ def endpoint(
     location: str | None = None,
     form: type[BaseModel] | None = None,
     errors: dict[int, str] | None = None,
+    problems: dict[int, type[BaseModel]] | None = None,
 ):
     """Register an API route and describe it for the OpenAPI document.
 
@@ -103,7 +107,8 @@ def endpoint(
                                     body, response, status, dict(query or {}),
                                     dict(multipart or {}), doc, problem,
                                     tuple(also_status), binary=binary, location=location,
-                                    form=form, errors=dict(errors or {})))
+                                    form=form, errors=dict(errors or {}),
+                                    problems=dict(problems or {})))
         blueprint.add_url_rule(rule, endpoint=name, view_func=handler, methods=[method.upper()])
         return handler
 

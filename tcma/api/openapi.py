@@ -144,7 +144,11 @@ def build_document() -> dict:
         if op.multipart:
             responses["413"] = {"description": "The upload is too large.", **problem}
         for status, when in op.errors.items():
-            responses[str(status)] = {"description": when, **problem}
+            model = op.problems.get(status)
+            schema = (_schema_ref(model, components) if model is not None
+                      else {"$ref": "#/components/schemas/Problem"})
+            responses[str(status)] = {"description": when, "content": {
+                "application/problem+json": {"schema": schema}}}
         if op.body is not None or op.multipart or op.query or 422 in op.errors:
             schema = (_schema_ref(op.problem, components) if op.problem is not None
                       else {"$ref": "#/components/schemas/Problem"})

@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "kits.view": frozenset({A, M, C}),
     "kits.manage": frozenset({A, M}),
     "kits.browse": frozenset({PA, PU}),
+    # launches: partners run their own kits' launches; staff who follow kits watch them all
+    "launches.run": frozenset({PA, PU}),
+    "launches.view": frozenset({A, M, C, PA, PU}),
     # landing pages: the vendor authors them; partners see theirs to share
     "pages.view": frozenset({A, M, C, PA, PU}),
     "pages.manage": frozenset({A, M}),
@@ -39,6 +42,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # suppression list's digests and counts
     "contacts.manage": frozenset({PA, PU}),
     "suppressions.view": frozenset({A}),
+    # market development funds: finance and channel managers run funds and review; only
+    # finance and admins pay; partners request and claim against their own allocations
+    "mdf.view": frozenset({A, C, F, PA, PU}),
+    "mdf.manage": frozenset({A, C, F}),
+    "mdf.review": frozenset({A, C, F}),
+    "mdf.pay": frozenset({A, F}),
+    "mdf.request": frozenset({PA, PU}),
     # partner side
     # tracking links: partners see and make their own, the vendor all of them
     "links.view": frozenset({A, M, C, F, PA, PU}),

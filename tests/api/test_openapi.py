@@ -11,6 +11,7 @@ import copy
 import io
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -364,6 +365,35 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
     c.response(pa, "GET", "/contact-imports/{import_id}/report", 200, ci)
     c.call(pa, "DELETE", "/contacts/{contact_id}", 204, ct)
 
+    # Launches: the partner completes its brand and launches a kit to the imported list for
+    # tomorrow, pauses, resumes and cancels it; a marketer reads launches (read-only).
+    launch_kit = c.call(marketer, "POST", "/kits", 201, json={"name": "Launch kit"})
+    lk = {"kit_id": launch_kit["id"]}
+    c.call(marketer, "PUT", "/kits/{kit_id}/emails", 200, lk, json={"emails": [{
+        "key": "welcome", "name": "Welcome", "subject": "Hi {{ contact.first_name }}",
+        "mjml": mjml}]})
+    c.call(marketer, "PUT", "/kits/{kit_id}/steps", 200, lk, json={"steps": [
+        {"day": 0, "time": "09:00", "item": "welcome"}]})
+    c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, lk)
+    c.call(pa, "PUT", "/partners/{partner_id}/brand-profile", 200, p, json={
+        "display_name": "Northwind IT", "email": "hi@northwind.example",
+        "phone": "+44 20 7946 0000", "address_line1": "1 Harbour Road", "city": "Bristol",
+        "postal_code": "BS1 4DJ", "country": "GB", "timezone": "Europe/London"})
+    assert c.call(pa, "GET", "/catalogue/kits/{kit_id}/launch-problems", 200, lk,
+                  query_string={"list_id": made_list["id"]}) == {"problems": []}
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    made_launch = c.call(pa, "POST", "/launches", 201, json={
+        "kit_id": launch_kit["id"], "list_id": made_list["id"], "start_at": tomorrow,
+        "blocks": {"welcome": {"intro": "Hello from Northwind"}}})
+    ln = {"launch_id": made_launch["id"]}
+    c.call(pa, "POST", "/launches/{launch_id}/pause", 200, ln)
+    c.call(pa, "POST", "/launches/{launch_id}/resume", 200, ln)
+    c.call(pa, "POST", "/launches/{launch_id}/cancel", 200, ln)
+    c.call(pa, "POST", "/launches/{launch_id}/resume", 409, ln)  # cancelled is for good
+    c.call(pa, "GET", "/launches", 200)
+    c.call(marketer, "GET", "/launches", 200, query_string={"kit_id": launch_kit["id"]})
+    c.call(marketer, "GET", "/launches/{launch_id}", 200, ln)
+
     # Webhooks: an endpoint on a loopback receiver, a test event sent by a real worker.
     receiver = Receiver()
     try:
@@ -450,6 +480,20 @@ def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_pa
     c.call(northwind, "POST", "/contact-lists", 409, json={"name": "vip"})
     c.call(northwind, "GET", "/contacts/{contact_id}", 404, {"contact_id": "missing"})
     c.call(admin, "GET", "/contacts", 403)
+
+    c.call(northwind, "POST", "/launches", 422, json={"kit_id": kit["id"]})  # not published
+    c.call(northwind, "GET", "/launches/{launch_id}", 404, {"launch_id": "missing"})
+    c.call(marketer, "POST", "/launches/{launch_id}/pause", 403, {"launch_id": "missing"})
+    c.call(marketer, "GET", "/launches", 422, query_string={"kit_id": "missing"})
+    published_kit = c.call(marketer, "POST", "/kits", 201, json={"name": "Ready kit"})
+    rk = {"kit_id": published_kit["id"]}
+    c.call(marketer, "PUT", "/kits/{kit_id}/emails", 200, rk, json={"emails": [{
+        "key": "a", "name": "A", "subject": "Hi", "mjml": "<mjml><mj-body></mj-body></mjml>"}]})
+    c.call(marketer, "PUT", "/kits/{kit_id}/steps", 200, rk, json={"steps": [
+        {"day": 0, "time": "09:00", "item": "a"}]})
+    c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, rk)
+    blocked = c.call(northwind, "POST", "/launches", 409, json={"kit_id": published_kit["id"]})
+    assert any("brand profile" in p for p in blocked["problems"]), blocked
 
     statuses = {status for _, _, status in c.checked}
     assert statuses >= {400, 401, 403, 404, 409, 422}

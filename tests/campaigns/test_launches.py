@@ -227,3 +227,24 @@ def test_send_me_a_test_mails_the_user_the_partners_version_untracked(ctx, jobs,
     assert mail.message["Reply-To"] == "anna@mueller.example"
     assert "Hauptstraße 5" in mail.text and "https://vendor.example/backup" in mail.html
     assert "/r/" not in mail.html  # no tracking link was made for a test
+
+
+def test_launching_the_same_kit_to_the_same_list_twice_is_refused(ctx):
+    from syndication.email import lists
+
+    partner = ready_partner()
+    add_contacts(partner, 2)
+    kit = published_kit()
+    first = launches.launch_kit(partner, kit)
+    db.session.commit()
+    with pytest.raises(launches.LaunchBlocked) as twice:
+        launches.launch_kit(partner, kit)  # a double click, or a colleague at the same time
+    assert "already scheduled for the same audience" in twice.value.problems[0] or \
+        "already running for the same audience" in twice.value.problems[0]
+    other = lists.create_list(partner, "Trade show 2026")
+    lists.add_members(other, [c.id for c in db.session.execute(select(Contact)).scalars()])
+    db.session.commit()
+    assert launches.launch_kit(partner, kit, options={"list_id": other.public_id})
+    launches.cancel(first)
+    db.session.commit()
+    assert launches.launch_kit(partner, kit)  # the first is over: a new launch may go

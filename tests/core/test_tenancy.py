@@ -25,7 +25,10 @@ CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invi
                      "links.follow",
                      # public landing pages (and their signed image URLs): published for the
                      # world to read and post leads to, like a partner's own website
-                     "landing.partner_page", "landing.generic_page", "landing.media"}
+                     "landing.partner_page", "landing.generic_page", "landing.media",
+                     # an email's unsubscribe page and open pixel: its delivery's random ref
+                     # stands for the recipient, who has no account
+                     "email_public.unsubscribe", "email_public.opened"}
 
 #: A valid JSON body per request model, so the request reaches the object lookup instead of
 #: stopping at validation.
@@ -68,6 +71,7 @@ VALID_BODIES = {
     "EmailsIn": {"emails": []},
     "StepsIn": {"steps": []},
     "ReferencesIn": {"asset_ids": []},
+    "LaunchIn": {"kit_id": "hijacked"},
 }
 
 
@@ -100,6 +104,7 @@ def world(app, ctx, outbox, jobs):
     b_rule = _routing_rule(b)
     b_contact, b_list, b_import = _contacts(b)
     b_kit = _gold_kit()  # in B's catalogue (gold), not in A's (silver)
+    b_launch = _launch(b, b_kit)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -124,11 +129,12 @@ def world(app, ctx, outbox, jobs):
             "kit_id": b_kit,
             "email_key": "welcome",
             "number": 1,
+            "launch_id": b_launch,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
                     b_colleague.public_id, "bravo-secret-offer", b_link,
-                    "bravo-secret-contact@example.com"],
+                    "bravo-secret-contact@example.com", b_launch],
     }
 
 
@@ -193,6 +199,25 @@ def _gold_kit() -> str:
     kits.publish(kit, by=None)
     db.session.commit()
     return kit.public_id
+
+
+def _launch(partner, kit_id: str) -> str:
+    """B's launch of its gold kit to its contacts, due tomorrow (the public id)."""
+    from datetime import timedelta
+
+    from campaigns import kits, launches
+    from tcma.extensions import db
+    from tcma.models import utcnow
+    from tcma.partners import service as partners
+
+    partners.update_brand_profile(partner, {
+        "display_name": "Bravo Secret Brand", "phone": "+49 30 1234567",
+        "email": "hello@bravo-secret.example", "address_line1": "Geheimweg 1", "city": "Berlin",
+        "postal_code": "10115", "country": "DE"}, by=None)
+    launch = launches.launch_kit(partner, kits.get_kit(kit_id),
+                                 start_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    return launch.public_id
 
 
 def _contacts(partner) -> tuple[str, str, str]:

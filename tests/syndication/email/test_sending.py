@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import dkim
@@ -244,3 +244,27 @@ def test_an_unsubscribe_during_a_batch_stops_that_persons_message(app, ctx, jobs
     skipped = db.session.execute(select(Delivery).where(
         Delivery.status == DeliveryStatus.SUPPRESSED)).scalar_one()
     assert skipped.error == "contact is unsubscribed"
+
+
+def test_an_address_no_transport_can_carry_fails_alone_and_idn_domains_go_out(app, ctx, jobs):
+    from syndication.email.contacts import upsert_many
+    from syndication.email.fields import ContactValues
+
+    partner = ready_partner()
+    upsert_many(partner.id, [
+        ContactValues(email=e, fields={"first_name": "Chloé"}, consent_source="trade show",
+                      consent_at=datetime(2026, 1, 1, tzinfo=UTC))
+        for e in ("chloé@example.com", "anna@müller.example", "ben@example.com")],
+        via="import")
+    db.session.commit()
+    with smtp_server() as (port, mailbox), transport(app, port):
+        launch = launches.launch_kit(partner, published_kit())
+        db.session.commit()
+        jobs.run()
+    assert sorted(g.rcpt_tos[0] for g in mailbox.received) == [
+        "anna@xn--mller-kva.example", "ben@example.com"]
+    failed = db.session.execute(select(Delivery).where(
+        Delivery.status == DeliveryStatus.FAILED)).scalar_one()
+    assert "SMTPUTF8" in failed.error
+    db.session.expire_all()
+    assert launch.steps[0].status.value == "done"
