@@ -32,7 +32,7 @@ run: install
 
 ## make test: set up and run the whole suite
 test: install-test system-packages
-	$(BIN)/ruff check tcma assets campaigns syndication worker tests bench
+	$(BIN)/ruff check tcma assets campaigns syndication mdf worker tests bench
 	$(BIN)/pytest
 
 ## Tools the tests use as a person would: chromium (browser tests, driven by Playwright with no
@@ -55,7 +55,7 @@ system-packages:
 	fi
 
 lint: install-test
-	$(BIN)/ruff check tcma assets campaigns syndication worker tests bench
+	$(BIN)/ruff check tcma assets campaigns syndication mdf worker tests bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -131,7 +131,6 @@ def _forget_redis_keys(app) -> None:
 
 
 def _empty_tables() -> None:
-    from tcma.audit import APPEND_ONLY_DDL
     from tcma.extensions import db
 
     db.session.remove()
@@ -141,12 +140,15 @@ def _empty_tables() -> None:
             # TRUNCATE does not fire the append-only row triggers, which is what tests need.
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            triggers = {name: sql for name, sql in conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
+                "(name LIKE '%_no_update' OR name LIKE '%_no_delete')")).all()}
+            for name in triggers:  # the append-only tables' guards (audit log, MDF ledger)
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
-            for statement in APPEND_ONLY_DDL["sqlite"]:
-                conn.execute(text(statement))
+            for sql in triggers.values():
+                conn.execute(text(sql))
 
 
 @pytest.fixture

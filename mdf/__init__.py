@@ -1,0 +1,1 @@
+"""Market development funds: funds, allocations, requests, claims, payments and their ledger."""
