@@ -19,12 +19,16 @@ from dataclasses import dataclass
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
+from tcma.bounded import run_bounded
 from tcma.errors import FieldError, ValidationFailed
 
 #: The kinds of proof a claim accepts.
 ALLOWED = ("pdf", "png", "jpeg", "webp", "csv")
 MB = 1024 * 1024
 MAX_PROOF_BYTES = 20 * MB
+#: Bounds of the child process that opens a PDF or an image (``tcma.bounded``).
+OPEN_SECONDS = 15.0
+OPEN_MEMORY_MB = 512
 #: A file's extension (lower case) and the kind it promises.
 EXTENSIONS = {"pdf": "pdf", "png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp",
               "csv": "csv"}
@@ -91,11 +95,13 @@ def check_proof_file(data: bytes, filename: str, *,
         verb = "is" if kind in ALLOWED else "looks like"
         raise refuse(f"not {NAMES[promised]} (it {verb} {looks})"
                      f"{_advice(kind, looks, promised, name)}")
-    elif kind == "pdf":
-        detail = _count(_check_pdf(data, refuse), "page")
     else:
-        width, height = _check_image(data, kind, refuse)
-        detail = f"{width}×{height}"
+        # Parsers meet partners' uploads here: open them in a child process with a time and
+        # memory bound, so a file built to explode costs a refusal, not a web process.
+        result, _ = run_bounded("mdf.proof:_open_here", data, {"kind": kind},
+                                what=NAMES[kind].split(" ", 1)[-1], timeout=OPEN_SECONDS,
+                                memory_mb=OPEN_MEMORY_MB, field="files", prefix=f"{name}: ")
+        detail = result["detail"]
     return ProofCheck(kind=promised, mimetype=MIMETYPES[promised],
                       extension=STORED_EXTENSIONS[promised], detail=detail)
 
@@ -193,6 +199,20 @@ def _advice(kind: str | None, looks: str, promised: str, name: str) -> str:
 
 
 # --- opening it ----------------------------------------------------------------------------
+
+
+def _open_here(data: bytes, args: dict) -> tuple[dict, bytes]:
+    """In the bounded child: open a PDF or an image and describe it."""
+    from tcma.bounded import Refused
+
+    def refuse(problem: str) -> Refused:
+        return Refused(problem, field="files")
+
+    kind = args["kind"]
+    if kind == "pdf":
+        return {"detail": _count(_check_pdf(data, refuse), "page")}, b""
+    width, height = _check_image(data, kind, refuse)
+    return {"detail": f"{width}×{height}"}, b""
 
 
 def _check_pdf(data: bytes, refuse) -> int:

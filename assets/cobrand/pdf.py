@@ -26,14 +26,14 @@ from typing import Any
 
 import pikepdf
 
-from assets.cobrand.bounded import (
+from assets.cobrand.overlay import Layout, build_overlay, layout_key, write_overlay
+from assets.cobrand.zones import Brand, Zone, check_zones_fit
+from tcma.bounded import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
     Refused,
     run_bounded,
 )
-from assets.cobrand.overlay import Layout, build_overlay, layout_key, write_overlay
-from assets.cobrand.zones import Brand, Zone, check_zones_fit
 from tcma.errors import FieldError, ValidationFailed
 
 MAX_PAGES = 2000
@@ -99,7 +99,7 @@ def inspect_pdf(data: bytes, *, timeout: float = DEFAULT_TIMEOUT,
     Parsing happens in a child process bounded in time and memory (see ``bounded``).
     """
     sniff_pdf(data)
-    result, _ = run_bounded("pdf.inspect", data, what="PDF", timeout=timeout,
+    result, _ = run_bounded("assets.cobrand.pdf:_inspect_here", data, what="PDF", timeout=timeout,
                             memory_mb=memory_mb)
     return PdfInfo(pages=tuple(PageInfo(*page) for page in result["pages"]),
                    warnings=tuple(result["warnings"]))

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assets.cobrand.bounded import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Refused, run_bounded
 from assets.cobrand.logo import logo_warnings
 from assets.cobrand.pdf import sniff_pdf
 from assets.cobrand.text import fit_text, measure_for, missing_glyphs, render_template
 from assets.cobrand.zones import Zone
+from tcma.bounded import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Refused, run_bounded
 from tcma.errors import FieldError, ValidationFailed
 
 MAX_PREVIEW_SIDE = 4000  # pixels; a zone editor never needs more
@@ -42,8 +42,9 @@ def render_page(data: bytes, page: int, *, max_side: int = 1600,
     if page < 0:
         raise ValidationFailed([FieldError("page", "Pages are numbered from 0.")])
     sniff_pdf(data)
-    result, png = run_bounded("pdf.render", data, {"page": page, "max_side": max_side},
-                              what="PDF", timeout=timeout, memory_mb=memory_mb)
+    result, png = run_bounded("assets.cobrand.preview:_render_here", data,
+                              {"page": page, "max_side": max_side}, what="PDF",
+                              timeout=timeout, memory_mb=memory_mb)
     return PagePreview(png=png, width=result["width"], height=result["height"],
                        scale=result["scale"])
 
