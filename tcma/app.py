@@ -65,6 +65,9 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns import api as _kits_api  # noqa: F401  (registers /api/v1 kit routes)
     from campaigns import launch_views as _launch_views  # noqa: F401  (catalogue, launches)
     from campaigns.views import blueprint as kits
+    from mdf import api as _mdf_api  # noqa: F401  (registers /api/v1/mdf routes)
+    from mdf import request_views as _mdf_request_views  # noqa: F401  (request pages)
+    from mdf.views import blueprint as mdf
     from syndication.email import api as _contacts_api  # noqa: F401
     from syndication.email.public_views import blueprint as email_public
     from syndication.email.views import blueprint as contacts
@@ -92,7 +95,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
                assets, kits, links, landing, landing_pages, leads, lead_routing, contacts,
-               email_public, api):
+               email_public, mdf, api):
         app.register_blueprint(bp)
     # Kits reference landing pages, which live above campaigns (syndication -> campaigns):
     # syndication's lookup is handed to campaigns here, as assets.qr gets its link maker.

@@ -162,9 +162,11 @@ def build_document() -> dict:
         "info": {
             "title": "tcma API",
             "version": "1",
-            "description": "Through-channel marketing automation: partners, brand profiles, users, "
-                           "tokens and the co-branded asset library. Errors are RFC 9457 "
-                           "problem documents.",
+            "description": "Through-channel marketing automation: partners, brand profiles, "
+                           "users and tokens; the co-branded asset library; tracking links, "
+                           "landing pages and leads; campaign kits, contacts and launches; "
+                           "market development funds. Money is always a decimal string with "
+                           "its currency. Errors are RFC 9457 problem documents.",
         },
         "servers": [{"url": current_app.config["BASE_URL"].rstrip("/")}],
         "paths": paths,

@@ -420,6 +420,93 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
     finally:
         receiver.close()
 
+    # Market development funds: a channel manager opens a fund and allocates it; the partner
+    # requests and claims with proof; requests are cancelled, rejected, claims rejected and
+    # paid (one by one and in a run); finance exports what is payable.
+    finance = as_user("finance")
+    today = datetime.now(UTC).date()
+    fund = c.call(cm, "POST", "/mdf/funds", 201, json={
+        "name": "API MDF", "currency": "EUR", "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=90)).isoformat(), "budget": "50000.00",
+        "approval_threshold": "20000"})
+    f = {"fund_id": fund["id"]}
+    c.call(cm, "PATCH", "/mdf/funds/{fund_id}", 200, f, json={"claim_days": 30})
+    c.call(cm, "PUT", "/mdf/funds/{fund_id}/allocations/{partner_id}", 200, {**f, **p},
+           json={"amount": "10000.00", "comment": "Q1"})
+    c.call(cm, "POST", "/mdf/funds/{fund_id}/allocations/import", 200, f, data={
+        "file": (io.BytesIO(f"partner,amount\n{partner},12000\n".encode()), "a.csv")})
+    c.call(cm, "POST", "/mdf/funds/{fund_id}/allocations/by-tier", 200, f,
+           json={"amounts": {"platinum": "100.00"}})
+    c.call(cm, "POST", "/mdf/funds/{fund_id}/allocations/by-revenue", 200, f, data={
+        "file": (io.BytesIO(f"partner,revenue\n{partner},120000\n".encode()), "r.csv"),
+        "percent": "10"})
+    c.call(cm, "GET", "/mdf/funds", 200)
+    c.call(cm, "GET", "/mdf/funds/{fund_id}/allocations", 200, f)
+    c.call(pa, "GET", "/mdf/funds/{fund_id}", 200, f)
+    c.call(cm, "GET", "/mdf/balances", 200, query_string={"partner_id": partner})
+
+    def mdf_request(title: str) -> dict[str, str]:
+        made = c.call(pa, "POST", "/mdf/requests", 201, json={
+            "fund_id": fund["id"], "activity_type": "webinar", "title": title,
+            "starts_on": today.isoformat(), "ends_on": today.isoformat(),
+            "estimated_cost": "2000.00", "requested": "1000.00", "launch_id": made_launch["id"]})
+        return {"request_id": made["id"]}
+
+    def claimed(title: str) -> dict[str, str]:
+        r = mdf_request(title)
+        c.call(pa, "POST", "/mdf/requests/{request_id}/submit", 200, r)
+        c.call(cm, "POST", "/mdf/requests/{request_id}/approve", 200, r, json={})
+        c.call(pa, "PUT", "/mdf/requests/{request_id}/claim", 200, r, json={
+            "actual_cost": "1900.00", "claimed_amount": "950.00", "results_leads": 12})
+        c.call(pa, "POST", "/mdf/requests/{request_id}/files", 201, r,
+               data={"file": (io.BytesIO(_png()), "booth.png")})
+        filed = c.call(pa, "POST", "/mdf/requests/{request_id}/submit-claim", 200, r)
+        # The linked launch's proof-of-performance report joins the upload by itself.
+        assert [(f["kind"], f["automatic"]) for f in filed["files"]] == [
+            ("png", False), ("pdf", True)], filed["files"]
+        return r
+
+    r1 = mdf_request("Roadshow")
+    c.call(pa, "PATCH", "/mdf/requests/{request_id}", 200, r1, json={"expected_leads": 20})
+    c.call(pa, "POST", "/mdf/requests/{request_id}/submit", 200, r1)
+    c.call(cm, "POST", "/mdf/requests/{request_id}/ask-info", 200, r1,
+           json={"comment": "Which venue?"})
+    c.call(pa, "POST", "/mdf/requests/{request_id}/submit", 200, r1)
+    c.call(cm, "POST", "/mdf/requests/{request_id}/reject", 200, r1,
+           json={"reason": "Out of region."})
+    c.call(pa, "POST", "/mdf/requests/{request_id}/cancel", 200, mdf_request("Spare"),
+           json={"reason": "Not this quarter."})
+    r2 = claimed("Webinar")
+    spare = c.call(pa, "POST", "/mdf/requests/{request_id}/files", 409, r2,
+                   data={"file": (io.BytesIO(_png()), "late.png")})
+    assert "cannot be claimed against" in spare["detail"]
+    c.call(cm, "POST", "/mdf/requests/{request_id}/claim-ask-info", 200, r2,
+           json={"comment": "The attendee list, please."})
+    extra = c.call(pa, "POST", "/mdf/requests/{request_id}/files", 201, r2,
+                   data={"file": (io.BytesIO(b"name\nAda\n"), "attendees.csv")})
+    c.call(pa, "DELETE", "/mdf/requests/{request_id}/files/{file_id}", 204,
+           {**r2, "file_id": extra["id"]})
+    c.call(pa, "GET", "/mdf/requests/{request_id}/files", 200, r2)
+    c.call(pa, "POST", "/mdf/requests/{request_id}/submit-claim", 200, r2)
+    c.call(cm, "POST", "/mdf/requests/{request_id}/approve-claim", 200, r2,
+           json={"amount": "900.00", "comment": "One invoice is missing."})
+    c.call(finance, "POST", "/mdf/requests/{request_id}/pay", 200, r2,
+           json={"reference": "AP-1", "paid_on": today.isoformat()})
+    r3 = claimed("Trade show")
+    c.call(cm, "POST", "/mdf/requests/{request_id}/reject-claim", 200, r3,
+           json={"reason": "No proof of the booth."})
+    r4 = claimed("Print run")
+    c.call(cm, "POST", "/mdf/requests/{request_id}/approve-claim", 200, r4, json={})
+    c.response(finance, "GET", "/mdf/payments.csv", 200, query_string={"fund_id": fund["id"]})
+    c.call(finance, "POST", "/mdf/payments", 200,
+           json={"request_ids": [r4["request_id"]], "reference": "RUN-1"})
+    c.call(pa, "GET", "/mdf/requests", 200, query_string={"status": "paid,claim_rejected"})
+    c.call(pa, "GET", "/mdf/requests/{request_id}", 200, r2)
+    c.call(pa, "GET", "/mdf/requests/{request_id}/timeline", 200, r2)
+    c.call(pa, "GET", "/mdf/balances", 200)
+    c.call(cm, "GET", "/mdf/funds/{fund_id}/balances", 200, f)
+    c.call(cm, "POST", "/mdf/funds/{fund_id}/close", 200, f)
+
     exercised = {(path, method) for path, method, status in c.checked}
     assert exercised == documented_operations(doc)
 
@@ -494,6 +581,15 @@ def test_error_answers_match_the_documented_problem_schemas(doc, as_user, new_pa
     c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, rk)
     blocked = c.call(northwind, "POST", "/launches", 409, json={"kit_id": published_kit["id"]})
     assert any("brand profile" in p for p in blocked["problems"]), blocked
+
+    c.call(admin, "POST", "/mdf/funds", 422, json={
+        "name": "F", "currency": "EUR", "period_start": "2026-01-01",
+        "period_end": "2026-06-30", "budget": 1000.0})
+    c.call(marketer, "GET", "/mdf/funds", 403)
+    c.call(northwind, "GET", "/mdf/funds/{fund_id}", 404, {"fund_id": "missing"})
+    c.call(northwind, "POST", "/mdf/requests/{request_id}/submit", 404,
+           {"request_id": "missing"})
+    c.call(admin, "GET", "/mdf/balances", 422)
 
     statuses = {status for _, _, status in c.checked}
     assert statuses >= {400, 401, 403, 404, 409, 422}

@@ -72,6 +72,22 @@ VALID_BODIES = {
     "StepsIn": {"steps": []},
     "ReferencesIn": {"asset_ids": []},
     "LaunchIn": {"kit_id": "hijacked"},
+    "FundCreate": {"name": "Hijacked", "currency": "EUR", "period_start": "2026-01-01",
+                   "period_end": "2026-12-31", "budget": "1"},
+    "FundPatch": {"name": "Hijacked"},
+    "AllocationIn": {"amount": "1"},
+    "TierRuleIn": {"amounts": {"gold": "1"}},
+    "FundRequestIn": {"fund_id": "hijacked", "activity_type": "other", "title": "Hijacked",
+                      "starts_on": "2026-01-01", "ends_on": "2026-01-01",
+                      "estimated_cost": "2", "requested": "1"},
+    "FundRequestPatch": {"title": "Hijacked"},
+    "ClaimFields": {"actual_cost": "2", "claimed_amount": "1"},
+    "ReviewNoteIn": {"comment": "Hijacked"},
+    "ApprovalIn": {},
+    "RejectionIn": {"reason": "Hijacked"},
+    "CancellationIn": {},
+    "PaymentIn": {"reference": "Hijacked"},
+    "PaymentRunIn": {"request_ids": ["hijacked"], "reference": "Hijacked"},
 }
 
 
@@ -105,6 +121,7 @@ def world(app, ctx, outbox, jobs):
     b_contact, b_list, b_import = _contacts(b)
     b_kit = _gold_kit()  # in B's catalogue (gold), not in A's (silver)
     b_launch = _launch(b, b_kit)
+    b_fund, b_request, b_file = _fund_request(b, b_admin)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -130,11 +147,15 @@ def world(app, ctx, outbox, jobs):
             "email_key": "welcome",
             "number": 1,
             "launch_id": b_launch,
+            "fund_id": b_fund,
+            "request_id": b_request,
+            "file_id": b_file,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
                     b_colleague.public_id, "bravo-secret-offer", b_link,
-                    "bravo-secret-contact@example.com", b_launch],
+                    "bravo-secret-contact@example.com", b_launch, b_fund, b_request, b_file,
+                    "bravo-secret-invoice"],
     }
 
 
@@ -218,6 +239,41 @@ def _launch(partner, kit_id: str) -> str:
                                  start_at=utcnow() + timedelta(days=1))
     db.session.commit()
     return launch.public_id
+
+
+def _fund_request(partner, partner_admin) -> tuple[str, str, str]:
+    """A fund only B holds an allocation in, B's approved request against it and the proof
+    file of its claim (their public ids)."""
+    import io
+    from datetime import timedelta
+
+    from reportlab.pdfgen import canvas
+
+    from mdf import funds, requests
+    from tcma.extensions import db
+    from tcma.models import utcnow
+
+    today = utcnow().date()
+    manager = make_user(Role.CHANNEL_MANAGER)
+    fund = funds.create_fund({"name": "Bravo Secret fund", "currency": "EUR",
+                              "period_start": today.isoformat(),
+                              "period_end": (today + timedelta(days=90)).isoformat(),
+                              "budget": "50000"}, by=manager)
+    funds.set_allocation(fund, partner, "7777.77", by=manager)
+    request = requests.create_request(partner, fund, {
+        "activity_type": "event", "title": "Bravo Secret roadshow",
+        "starts_on": today.isoformat(), "ends_on": today.isoformat(),
+        "estimated_cost": "3000", "requested": "3000"}, by=partner_admin)
+    requests.submit(request, by=partner_admin)
+    requests.approve(request, by=manager)
+    pdf = io.BytesIO()
+    page = canvas.Canvas(pdf)
+    page.drawString(72, 720, "Bravo Secret invoice")
+    page.save()
+    proof = requests.add_proof(request, pdf.getvalue(), "bravo-secret-invoice.pdf",
+                               by=partner_admin)
+    db.session.commit()
+    return fund.public_id, request.public_id, proof.public_id
 
 
 def _contacts(partner) -> tuple[str, str, str]:

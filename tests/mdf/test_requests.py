@@ -175,7 +175,7 @@ def test_a_double_submitted_form_changes_nothing_the_second_time(world):
         requests.submit(request, by=world["pu"])
     requests.approve(request, by=world["manager"])
     db.session.commit()
-    with pytest.raises(Conflict, match="A approved request cannot be approved"):
+    with pytest.raises(Conflict, match="An approved request cannot be approved"):
         requests.approve(request, by=world["manager"])
     assert book(world)["committed"] == "5000.00"
 
