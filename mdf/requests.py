@@ -147,8 +147,27 @@ def _launch_id(partner: Partner, public_id: str | None) -> int | None:
     return launch.id
 
 
+def _with_amount_errors(exc: ValidationFailed, data: dict[str, Any], currency: str,
+                        names: tuple[str, ...]) -> ValidationFailed:
+    """The shape check stopped early: add the amounts' own problems, so one round of fixes
+    is enough."""
+    named = {e.field for e in exc.errors}
+    errors = list(exc.errors)
+    for name in names:
+        if name not in named and not isinstance(data.get(name), float):
+            try:
+                money.parse(data.get(name, ""), currency, name)
+            except ValidationFailed as more:
+                errors += more.errors
+    return ValidationFailed(errors)
+
+
 def _request_values(fund: Fund, partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
-    fields = _parsed(RequestIn, data)
+    try:
+        fields = _parsed(RequestIn, data)
+    except ValidationFailed as exc:
+        raise _with_amount_errors(exc, data, fund.currency,
+                                  ("estimated_cost", "requested")) from None
     errors: list[FieldError] = []
     values: dict[str, Any] = {
         "activity_type": fields.activity_type, "title": fields.title,
@@ -323,7 +342,11 @@ def save_claim(request: FundRequest, data: dict[str, Any], *, by: User | None) -
     """Record the activity's actual cost, the amount claimed and the results (a draft
     claim: nothing is checked against the rules until it is submitted)."""
     workflow.check("edit_claim", request, by)
-    fields = _parsed(ClaimIn, data)
+    try:
+        fields = _parsed(ClaimIn, data)
+    except ValidationFailed as exc:
+        raise _with_amount_errors(exc, data, request.fund.currency,
+                                  ("actual_cost", "claimed_amount")) from None
     errors: list[FieldError] = []
     values: dict[str, Any] = {"results_leads": fields.results_leads,
                               "results_attendees": fields.results_attendees,

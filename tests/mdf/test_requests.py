@@ -416,3 +416,13 @@ def test_a_claim_on_a_launch_carries_the_automatic_proof_of_performance(world, j
             "activity_type": "webinar", "title": "x", "starts_on": TODAY.isoformat(),
             "ends_on": TODAY.isoformat(), "estimated_cost": "2", "requested": "1",
             "launch_id": launch.public_id}, by=world["pu"])
+
+
+def test_one_round_of_fixes_is_enough_every_problem_is_named_at_once(world):
+    with pytest.raises(ValidationFailed) as refused:
+        requests.create_request(world["partner"], world["fund"], {
+            "activity_type": "karaoke", "title": "", "starts_on": "soon",
+            "ends_on": "2027-01-09", "estimated_cost": "-5", "requested": "10.001"},
+            by=world["pu"])
+    fields = {e.field for e in refused.value.errors}
+    assert {"activity_type", "title", "starts_on", "estimated_cost", "requested"} <= fields
