@@ -80,6 +80,8 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.pages import api as _pages_api  # noqa: F401
     from syndication.pages.public import blueprint as landing
     from syndication.pages.views import blueprint as landing_pages
+    from syndication.social import api as _social_api  # noqa: F401  (registers /api/v1/social)
+    from syndication.social.views import blueprint as social
     from tcma.admin import blueprint as admin
     from tcma.api import blueprint as api
     from tcma.auth.sso import blueprint as sso
@@ -95,7 +97,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
                assets, kits, links, landing, landing_pages, leads, lead_routing, contacts,
-               email_public, mdf, api):
+               email_public, mdf, social, api):
         app.register_blueprint(bp)
     # Kits reference landing pages, which live above campaigns (syndication -> campaigns):
     # syndication's lookup is handed to campaigns here, as assets.qr gets its link maker.
@@ -133,6 +135,7 @@ def _import_tasks() -> None:
     import syndication.email.tasks  # noqa: F401
     import syndication.leads.tasks  # noqa: F401
     import syndication.links.tasks  # noqa: F401
+    import syndication.social.tasks  # noqa: F401
     import tcma.tasks  # noqa: F401
     import tcma.webhooks.tasks  # noqa: F401
 

@@ -31,6 +31,7 @@ PLAIN_ENV = (
     "DKIM_SELECTOR",
     "DKIM_PRIVATE_KEY",
     "SECRET_KEY",
+    "ENCRYPTION_KEYS",
     "BASE_URL",
     "OIDC_ISSUER",
     "OIDC_DISCOVERY_URL",
@@ -117,6 +118,36 @@ DEFAULTS: dict[str, Any] = {
     #: Shared secret of ``/email/feedback/webhook`` (bounces and complaints from other mail
     #: services, signed like our outgoing webhooks); unset, that endpoint answers 404.
     "EMAIL_FEEDBACK_SECRET": None,
+    #: Fernet keys encrypting stored secrets (webhook secrets, social network tokens), newest
+    #: first, as a list or one comma-separated string; older keys still decrypt (tcma.crypto).
+    #: Unset: keys derived from SECRET_KEY.
+    "ENCRYPTION_KEYS": [],
+    #: Social networks (syndication.social): each network's OAuth app, and where its
+    #: authorisation pages and API live (tests and demos point these at local fakes). A
+    #: network without a client id is shown as "not configured".
+    "SOCIAL_LINKEDIN_CLIENT_ID": None,
+    "SOCIAL_LINKEDIN_CLIENT_SECRET": None,
+    "SOCIAL_LINKEDIN_AUTH": "https://www.linkedin.com",
+    "SOCIAL_LINKEDIN_API": "https://api.linkedin.com",
+    #: The ``LinkedIn-Version`` header of versioned (``/rest``) calls: YYYYMM.
+    "SOCIAL_LINKEDIN_VERSION": "202411",
+    "SOCIAL_X_CLIENT_ID": None,
+    "SOCIAL_X_CLIENT_SECRET": None,
+    "SOCIAL_X_AUTH": "https://x.com",
+    "SOCIAL_X_API": "https://api.x.com",
+    "SOCIAL_FACEBOOK_CLIENT_ID": None,
+    "SOCIAL_FACEBOOK_CLIENT_SECRET": None,
+    "SOCIAL_FACEBOOK_AUTH": "https://www.facebook.com/v21.0",
+    "SOCIAL_FACEBOOK_GRAPH": "https://graph.facebook.com/v21.0",
+    #: How long a started connection (its OAuth state and PKCE verifier) may take.
+    "SOCIAL_CONNECT_TTL_SECONDS": 600,
+    #: Tokens are refreshed when they expire within this long (X's last two hours).
+    "SOCIAL_REFRESH_MARGIN_SECONDS": 1800,
+    #: An account whose access ends within this many days (and cannot be refreshed) is
+    #: "expiring": the partner is emailed once to reconnect.
+    "SOCIAL_EXPIRY_WARNING_DAYS": 7,
+    #: Seconds a call to a network may take before it counts as failed.
+    "SOCIAL_HTTP_TIMEOUT": 15,
 }
 
 

@@ -49,6 +49,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "mdf.review": frozenset({A, C, F}),
     "mdf.pay": frozenset({A, F}),
     "mdf.request": frozenset({PA, PU}),
+    # social accounts: partners connect their own; vendor staff see token health counts only
+    "social.connect": frozenset({PA, PU}),
+    "social.health": frozenset({A, M, C}),
     # partner side
     # tracking links: partners see and make their own, the vendor all of them
     "links.view": frozenset({A, M, C, F, PA, PU}),

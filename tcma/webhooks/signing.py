@@ -1,11 +1,10 @@
 """Endpoint signing secrets: made here, kept encrypted at rest, and used to sign each request.
 
-Encryption at rest: Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) with a key
-derived from ``SECRET_KEY`` by HKDF-SHA256 (its own ``info`` label, so the key is not the one
-that signs session cookies). Keys in Flask's ``SECRET_KEY_FALLBACKS`` still decrypt, so an
-operator can rotate ``SECRET_KEY`` the way Flask allows for sessions: put the old key in the
-fallbacks, and stored secrets stay readable (``reencrypt`` moves a secret to the new key).
-A database dump alone therefore does not give away the secrets.
+Encryption at rest: ``tcma.crypto`` under the purpose "webhook signing secrets" (the key
+derivation webhook secrets have always had, so stored secrets stay readable). Keys in
+``ENCRYPTION_KEYS`` and Flask's ``SECRET_KEY_FALLBACKS`` still decrypt, so an operator can
+rotate keys (``reencrypt`` moves a secret to the newest key). A database dump alone therefore
+does not give away the secrets.
 
 Signature (documented for integrators, with a verification snippet, on each endpoint's page)::
 
@@ -17,19 +16,15 @@ so a receiver still configured with the old secret keeps accepting requests.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
+from tcma import crypto
 
 SECRET_PREFIX = "whsec_"
-_HKDF_INFO = b"tcma webhook signing secrets v1"
+PURPOSE = "webhook signing secrets"
 
 
 def new_secret() -> str:
@@ -42,35 +37,24 @@ def hint(secret: str) -> str:
     return "…" + secret[-4:]
 
 
-def _fernet_key(secret_key: str) -> bytes:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=_HKDF_INFO).derive(secret_key.encode())
-    return base64.urlsafe_b64encode(derived)
-
-
-def _box() -> MultiFernet:
-    config = current_app.config
-    keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
-    return MultiFernet([Fernet(_fernet_key(str(k))) for k in keys])
-
-
 def encrypt(secret: str) -> str:
-    return _box().encrypt(secret.encode()).decode()
+    """The secret as stored: encrypted with the newest key."""
+    return crypto.encrypt(secret, PURPOSE)
 
 
 def decrypt(token: str) -> str:
     """The plain secret; a token no configured key opens is an operator's error, said so."""
     try:
-        return _box().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise RuntimeError("A webhook secret cannot be decrypted with SECRET_KEY or "
-                           "SECRET_KEY_FALLBACKS: was SECRET_KEY changed without keeping the "
-                           "old one as a fallback?") from exc
+        return crypto.decrypt(token, PURPOSE)
+    except crypto.UndecryptableSecret as exc:
+        raise RuntimeError("A webhook secret cannot be decrypted with ENCRYPTION_KEYS, "
+                           "SECRET_KEY or SECRET_KEY_FALLBACKS: was SECRET_KEY changed without "
+                           "keeping the old one as a fallback?") from exc
 
 
 def reencrypt(token: str) -> str:
-    """The same secret encrypted with the current ``SECRET_KEY`` (after a key rotation)."""
-    return _box().rotate(token.encode()).decode()
+    """The same secret encrypted with the newest key (after a key rotation)."""
+    return crypto.rotate(token, PURPOSE)
 
 
 def signature(secrets_: Iterable[str], timestamp: int, body: bytes) -> str:

@@ -164,7 +164,41 @@ def _png(width: int = 128, height: int = 96) -> bytes:
     return out.getvalue()
 
 
-def test_every_operation_answers_what_the_document_says(doc, as_user, new_partner, jobs):
+def _connect_x(app, monkeypatch, api: Api) -> str:
+    """The API user's partner connects an X account through the OAuth flow against the
+    loopback fake (the account's public id)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+    from sqlalchemy import select
+
+    from syndication.social import service
+    from syndication.social.models import Network
+    from tcma.auth.models import User
+    from tcma.extensions import db
+    from tests.social_fakes import FakeX
+
+    fake = FakeX()
+    for name, value in {"CLIENT_ID": fake.client_id, "CLIENT_SECRET": fake.client_secret,
+                        "AUTH": fake.url, "API": fake.url}.items():
+        monkeypatch.setitem(app.config, f"SOCIAL_X_{name}", value)
+    try:
+        with app.test_request_context():
+            user = db.session.execute(select(User).where(
+                User.public_id == api.user.public_id)).scalar_one()
+            authorise = service.start_connect(user, Network.X)
+            back = requests.get(authorise, allow_redirects=False, timeout=5).headers["Location"]
+            query = parse_qs(urlsplit(back).query)
+            [account] = service.finish_connect(user, Network.X, state=query["state"][0],
+                                               code=query["code"][0])
+            db.session.commit()
+            return account.public_id
+    finally:
+        fake.close()
+
+
+def test_every_operation_answers_what_the_document_says(app, monkeypatch, doc, as_user,
+                                                        new_partner, jobs):
     """Exercise every documented operation once and validate each live body strictly."""
     c = Contract(doc)
     admin = as_user("admin", email="ada@vendor.example", name="Ada")
@@ -506,6 +540,14 @@ def test_every_operation_answers_what_the_document_says(doc, as_user, new_partne
     c.call(pa, "GET", "/mdf/balances", 200)
     c.call(cm, "GET", "/mdf/funds/{fund_id}/balances", 200, f)
     c.call(cm, "POST", "/mdf/funds/{fund_id}/close", 200, f)
+
+    # Social accounts: the partner connects X (through the loopback fake), reads and
+    # disconnects it; vendor staff read the token health counts.
+    sa = {"account_id": _connect_x(app, monkeypatch, pa)}
+    c.call(pa, "GET", "/social/accounts", 200)
+    c.call(pa, "GET", "/social/accounts/{account_id}", 200, sa)
+    c.call(marketer, "GET", "/social/health", 200)
+    c.call(pa, "DELETE", "/social/accounts/{account_id}", 204, sa)
 
     exercised = {(path, method) for path, method, status in c.checked}
     assert exercised == documented_operations(doc)

@@ -92,7 +92,7 @@ VALID_BODIES = {
 
 
 @pytest.fixture
-def world(app, ctx, outbox, jobs):
+def world(app, ctx, outbox, jobs, monkeypatch):
     """Two partners, each with an admin, a colleague, a token and a logo'd brand profile."""
     from tcma.auth import service as accounts
     from tcma.extensions import db
@@ -122,6 +122,7 @@ def world(app, ctx, outbox, jobs):
     b_kit = _gold_kit()  # in B's catalogue (gold), not in A's (silver)
     b_launch = _launch(b, b_kit)
     b_fund, b_request, b_file = _fund_request(b, b_admin)
+    b_social = _social_account(app, monkeypatch, b_admin)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -150,6 +151,7 @@ def world(app, ctx, outbox, jobs):
             "fund_id": b_fund,
             "request_id": b_request,
             "file_id": b_file,
+            "account_id": b_social,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
@@ -274,6 +276,36 @@ def _fund_request(partner, partner_admin) -> tuple[str, str, str]:
                                by=partner_admin)
     db.session.commit()
     return fund.public_id, request.public_id, proof.public_id
+
+
+def _social_account(app, monkeypatch, partner_admin) -> str:
+    """Partner B's X account, connected through the OAuth flow against the loopback fake
+    (the public id); its name carries the marker."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    from syndication.social import service
+    from syndication.social.models import Network
+    from tcma.extensions import db
+    from tests.social_fakes import FakeX
+
+    fake = FakeX()
+    fake.user["name"] = "Bravo Secret Social"
+    for name, value in {"CLIENT_ID": fake.client_id, "CLIENT_SECRET": fake.client_secret,
+                        "AUTH": fake.url, "API": fake.url}.items():
+        monkeypatch.setitem(app.config, f"SOCIAL_X_{name}", value)
+    try:
+        with app.test_request_context():
+            authorise = service.start_connect(partner_admin, Network.X)
+            back = requests.get(authorise, allow_redirects=False, timeout=5).headers["Location"]
+            query = parse_qs(urlsplit(back).query)
+            [account] = service.finish_connect(partner_admin, Network.X,
+                                               state=query["state"][0], code=query["code"][0])
+            db.session.commit()
+            return account.public_id
+    finally:
+        fake.close()
 
 
 def _contacts(partner) -> tuple[str, str, str]:

@@ -1,0 +1,1 @@
+"""Social syndication: partners' connected LinkedIn, X and Facebook accounts."""
