@@ -28,7 +28,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/tcma db upgrade
 	$(BIN)/tcma demo
-	$(BIN)/tcma serve --port $(PORT)
+	$(BIN)/tcma serve --port $(PORT) --demo-networks
 
 ## make test: set up and run the whole suite
 test: install-test system-packages

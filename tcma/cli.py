@@ -225,14 +225,26 @@ def worker(dramatiq_args) -> None:
 @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), type=int,
               show_default="5000 or $PORT")
 @click.option("--threads", default=2, show_default=True, help="Embedded worker threads.")
+@click.option("--demo-networks", is_flag=True,
+              help="Connect social accounts to local stand-ins of the networks that have no "
+                   "client id configured (a demo; never for production).")
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
+def serve(host: str, port: int, threads: int, demo_networks: bool) -> None:
     """Serve the app for one machine, with an embedded worker beside it."""
+    import importlib
+
     from werkzeug.serving import run_simple
 
     from tcma.queue import start_embedded_worker
 
     app = current_app._get_current_object()
+    demos = []
+    if demo_networks:
+        # Imported by name, not at the top: the core never imports a domain package.
+        fakes = importlib.import_module("syndication.social.fakes")
+        demos = fakes.start_demo_networks(app)
+        for demo in demos:
+            click.echo(str(demo))
     worker = start_embedded_worker(app, threads=threads)
     click.echo(f"Serving on http://{host}:{port} (embedded worker, {threads} threads). "
                "Ctrl-C stops.")
@@ -240,3 +252,6 @@ def serve(host: str, port: int, threads: int) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         worker.stop()
+        for demo in demos:
+            if demo.fake is not None:
+                demo.fake.close()

@@ -3,7 +3,7 @@
 Each adapter does what connecting needs: the authorisation URL with the least scopes posting
 needs, the code exchange, refresh and revocation where the network has them, and who the
 tokens act as (the identities a partner may pick). Base URLs come from configuration, so
-tests and demos point them at local servers (``tests/social_fakes.py``).
+tests and demos point them at local servers (``syndication/social/fakes.py``).
 """
 
 from __future__ import annotations

@@ -173,10 +173,10 @@ def _connect_x(app, monkeypatch, api: Api) -> str:
     from sqlalchemy import select
 
     from syndication.social import service
+    from syndication.social.fakes import FakeX
     from syndication.social.models import Network
     from tcma.auth.models import User
     from tcma.extensions import db
-    from tests.social_fakes import FakeX
 
     fake = FakeX()
     for name, value in {"CLIENT_ID": fake.client_id, "CLIENT_SECRET": fake.client_secret,

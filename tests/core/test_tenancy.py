@@ -286,9 +286,9 @@ def _social_account(app, monkeypatch, partner_admin) -> str:
     import requests
 
     from syndication.social import service
+    from syndication.social.fakes import FakeX
     from syndication.social.models import Network
     from tcma.extensions import db
-    from tests.social_fakes import FakeX
 
     fake = FakeX()
     fake.user["name"] = "Bravo Secret Social"

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from syndication.social.fakes import FakeFacebook, FakeLinkedIn, FakeX
 from tests.factories import csrf_from, login, make_user
-from tests.social_fakes import FakeFacebook, FakeLinkedIn, FakeX
 
 
 @dataclass

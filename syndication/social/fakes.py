@@ -1,11 +1,16 @@
-"""Local stand-ins for LinkedIn, X and Facebook at the HTTP boundary, for tests and demos.
+"""Demo networks: local stand-ins for LinkedIn, X and Facebook, for tests and the demo only.
 
-Each fake is a real HTTP server on loopback implementing the documented endpoints the
-adapters call, with the networks' response shapes and error bodies: the OAuth authorise
-page (it approves at once and redirects back with the code and state), the token endpoint
-(authorization code, PKCE S256 on X, refresh, expiry), revocation, and who the token is
-(LinkedIn userinfo and organizationAcls, X users/me, Facebook me/accounts with Page tokens).
-``revoke_everything`` plays the member removing the app on the network's side.
+Never for production: no real member stands behind them and everything lives in memory.
+Each is a real HTTP server on loopback implementing the networks' documented endpoints that
+the adapters call, with their response shapes and error bodies: the OAuth authorise page, the
+token endpoint (authorization code, PKCE S256 on X, refresh, expiry), revocation, and who the
+token is (LinkedIn userinfo and organizationAcls, X users/me, Facebook me/accounts with Page
+tokens). ``revoke_everything`` plays the member removing the app on the network's side.
+
+The authorise page approves at once and redirects back with the code and state, which is what
+tests want; with ``ask_member=True`` it shows a consent page whose "Allow" button does that,
+for a person clicking through ``tcma serve --demo-networks``. ``start_demo_networks`` points
+an app at the three of them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from html import escape
 from urllib.parse import urlencode
 
 from werkzeug.serving import make_server
@@ -47,14 +53,19 @@ class Code:
 
 class FakeNetwork:
     """What every fake shares: a threaded server, issued codes and tokens, and a clock that
-    tests move forward (``advance``) to make tokens expire."""
+    tests move forward (``advance``) to make tokens expire. ``ask_member``: the authorise page
+    waits for a person to press "Allow" instead of approving at once."""
 
+    label = "Network"
     access_seconds = 3600
     refresh_seconds: int | None = None
+    #: The ``error`` the network sends back when the member declines.
+    declined_error = "access_denied"
 
     def __init__(self, client_id: str = "fake-client-id",
-                 client_secret: str = "fake-client-secret") -> None:
+                 client_secret: str = "fake-client-secret", *, ask_member: bool = False) -> None:
         self.client_id, self.client_secret = client_id, client_secret
+        self.ask_member = ask_member
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Token] = {}
         #: Tokens a client revoked through the revoke endpoint, in order.
@@ -69,16 +80,20 @@ class FakeNetwork:
 
     @property
     def url(self) -> str:
+        """Where the fake listens: the base URL for both its authorise and API endpoints."""
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def close(self) -> None:
+        """Stop serving and release the port."""
         self.server.shutdown()
         self.server.server_close()
 
     def now(self) -> float:
+        """The fake's clock, which decides token expiry."""
         return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward, so tokens expire without waiting."""
         self.offset += seconds
 
     def revoke_everything(self) -> None:
@@ -88,11 +103,13 @@ class FakeNetwork:
                 token.revoked = True
 
     def live_tokens(self) -> list[str]:
+        """Tokens the network would still accept."""
         return [t.value for t in self.tokens.values() if self._state(t) == "ok"]
 
     # --- plumbing --------------------------------------------------------------------------
 
     def routes(self) -> dict[tuple[str, str], object]:
+        """(method, path) -> handler for the endpoints this network has."""
         raise NotImplementedError
 
     def _wsgi(self, environ, start_response):
@@ -105,10 +122,13 @@ class FakeNetwork:
         return response(environ, start_response)
 
     def fallback(self, request: Request):
+        """The handler for a path with an id in it, which ``routes`` cannot name."""
         return None
 
     def _authorize(self, request: Request, *, pkce: bool = False) -> Response:
-        args = request.args
+        # GET is the page the app sends the member to; POST is its "Allow" or "Cancel"
+        # button, carrying the same parameters back.
+        args = request.args if request.method == "GET" else request.form
         if args.get("client_id") != self.client_id or not args.get("redirect_uri"):
             return Response("Unknown application or redirect_uri", status=400)
         challenge = None
@@ -116,10 +136,31 @@ class FakeNetwork:
             if args.get("code_challenge_method") != "S256" or not args.get("code_challenge"):
                 return Response("code_challenge with S256 is required", status=400)
             challenge = args["code_challenge"]
+        if request.method == "GET" and self.ask_member:
+            return self._consent_page(request.path, args)
+        if request.method == "POST" and args.get("decision") != "allow":
+            query = urlencode({"error": self.declined_error, "state": args.get("state", "")})
+            return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
         code = secrets.token_urlsafe(16)
         self.codes[code] = Code(args["redirect_uri"], args.get("scope", ""), challenge)
         query = urlencode({"code": code, "state": args.get("state", "")})
         return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+
+    def _consent_page(self, path: str, args) -> Response:
+        hidden = "".join(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+                         for name, value in args.items(multi=True))
+        scopes = "".join(f"<li>{escape(scope)}</li>"
+                         for scope in args.get("scope", "").replace(",", " ").split())
+        page = (f"<!doctype html><html><head><meta charset=\"utf-8\">"
+                f"<title>{self.label} (demo network)</title></head><body>"
+                f"<h1>{self.label} (demo network)</h1>"
+                f"<p>A local stand-in for {self.label}: nothing leaves this machine.</p>"
+                f"<p>Signed in as the demo member. The application asks to:</p><ul>{scopes}</ul>"
+                f'<form method="post" action="{escape(path)}">{hidden}'
+                f'<button type="submit" name="decision" value="allow">Allow</button> '
+                f'<button type="submit" name="decision" value="cancel">Cancel</button>'
+                f"</form></body></html>")
+        return Response(page, mimetype="text/html")
 
     def _take_code(self, code: str | None, redirect_uri: str | None) -> Code | None:
         with self._lock:
@@ -182,8 +223,10 @@ class FakeLinkedIn(FakeNetwork):
     tokens, revoke), /v2/userinfo and the versioned /rest organizationAcls and
     organizations."""
 
+    label = "LinkedIn"
     access_seconds = 60 * 24 * 3600
     refresh_seconds = 365 * 24 * 3600
+    declined_error = "user_cancelled_authorize"
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -195,13 +238,16 @@ class FakeLinkedIn(FakeNetwork):
                                                                       "northwind-it")}
 
     def routes(self):
+        """The endpoints this network has, by (method, path)."""
         return {("GET", "/oauth/v2/authorization"): self._authorize,
+                ("POST", "/oauth/v2/authorization"): self._authorize,
                 ("POST", "/oauth/v2/accessToken"): self.token,
                 ("POST", "/oauth/v2/revoke"): self.revoke,
                 ("GET", "/v2/userinfo"): self.userinfo,
                 ("GET", "/rest/organizationAcls"): self.acls}
 
     def fallback(self, request: Request):
+        """Organisations are addressed by id in the path."""
         if request.method == "GET" and request.path.startswith("/rest/organizations/"):
             return self.organization
         return None
@@ -210,6 +256,7 @@ class FakeLinkedIn(FakeNetwork):
         return _json({"error": "invalid_request", "error_description": description}, 400)
 
     def token(self, request: Request) -> Response:
+        """The token endpoint: exchange a code, or refresh."""
         if not self._client_ok(request, basic=False):
             return _json({"error": "invalid_client",
                           "error_description": "Client authentication failed"}, 401)
@@ -239,6 +286,7 @@ class FakeLinkedIn(FakeNetwork):
                       "error_description": "Grant type is not supported"}, 400)
 
     def revoke(self, request: Request) -> Response:
+        """Revoke a token and every token of the same grant."""
         if not self._client_ok(request, basic=False):
             return _json({"error": "invalid_client",
                           "error_description": "Client authentication failed"}, 401)
@@ -255,6 +303,7 @@ class FakeLinkedIn(FakeNetwork):
                       "message": message}, 401)
 
     def userinfo(self, request: Request) -> Response:
+        """Who the token acts for (OpenID Connect userinfo)."""
         _, state = self._bearer(request)
         if state != "ok":
             return self._unauthorized(state)
@@ -271,6 +320,7 @@ class FakeLinkedIn(FakeNetwork):
         return None
 
     def acls(self, request: Request) -> Response:
+        """The organisations the member administers."""
         refused = self._versioned(request)
         if refused is not None:
             return refused
@@ -282,6 +332,7 @@ class FakeLinkedIn(FakeNetwork):
         return _json({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
 
     def organization(self, request: Request) -> Response:
+        """One organisation's name and vanity name."""
         refused = self._versioned(request)
         if refused is not None:
             return refused
@@ -293,6 +344,7 @@ class FakeLinkedIn(FakeNetwork):
 
 
 def s256(verifier: str) -> str:
+    """The PKCE S256 challenge for ``verifier`` (RFC 7636)."""
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
                                     ).rstrip(b"=").decode()
 
@@ -302,6 +354,7 @@ class FakeX(FakeNetwork):
     client with HTTP Basic, two-hour tokens, rotating refresh tokens), /2/oauth2/revoke and
     /2/users/me."""
 
+    label = "X"
     access_seconds = 7200
 
     def __init__(self, **kw) -> None:
@@ -313,12 +366,15 @@ class FakeX(FakeNetwork):
         self.pkce_failures = 0
 
     def routes(self):
+        """The endpoints this network has, by (method, path)."""
         return {("GET", "/i/oauth2/authorize"): lambda r: self._authorize(r, pkce=True),
+                ("POST", "/i/oauth2/authorize"): lambda r: self._authorize(r, pkce=True),
                 ("POST", "/2/oauth2/token"): self.token,
                 ("POST", "/2/oauth2/revoke"): self.revoke,
                 ("GET", "/2/users/me"): self.me}
 
     def token(self, request: Request) -> Response:
+        """The token endpoint: exchange a code, or refresh."""
         if not self._client_ok(request, basic=True):
             return _json({"error": "unauthorized_client",
                           "error_description": "Missing valid authorization header"}, 401)
@@ -348,6 +404,7 @@ class FakeX(FakeNetwork):
                       "error_description": "Missing required parameter [grant_type]."}, 400)
 
     def revoke(self, request: Request) -> Response:
+        """Revoke a token and every token of the same grant."""
         if not self._client_ok(request, basic=True):
             return _json({"error": "unauthorized_client",
                           "error_description": "Missing valid authorization header"}, 401)
@@ -355,6 +412,7 @@ class FakeX(FakeNetwork):
         return _json({"revoked": True})
 
     def me(self, request: Request) -> Response:
+        """The user the token acts for."""
         _, state = self._bearer(request)
         if state != "ok":
             return _json({"title": "Unauthorized", "type": "about:blank", "status": 401,
@@ -366,6 +424,7 @@ class FakeFacebook(FakeNetwork):
     """Graph API: /dialog/oauth, /oauth/access_token (code for a short-lived user token,
     ``fb_exchange_token`` for a 60-day one) and /me/accounts with each Page's own token."""
 
+    label = "Facebook"
     access_seconds = 2 * 3600
     long_lived_seconds = 60 * 24 * 3600
 
@@ -380,7 +439,9 @@ class FakeFacebook(FakeNetwork):
         }
 
     def routes(self):
+        """The endpoints this network has, by (method, path)."""
         return {("GET", "/dialog/oauth"): self._authorize,
+                ("POST", "/dialog/oauth"): self._authorize,
                 ("GET", "/oauth/access_token"): self.token,
                 ("GET", "/me/accounts"): self.accounts}
 
@@ -393,6 +454,7 @@ class FakeFacebook(FakeNetwork):
         return _json({"error": error}, status)
 
     def token(self, request: Request) -> Response:
+        """The token endpoint: exchange a code, or a short-lived user token for a 60-day one."""
         args = request.args
         if args.get("client_id") != self.client_id or args.get("client_secret") != \
                 self.client_secret:
@@ -413,6 +475,7 @@ class FakeFacebook(FakeNetwork):
         return _json({**issued, "token_type": "bearer"})
 
     def accounts(self, request: Request) -> Response:
+        """The user's Pages, each with its own Page token."""
         token, state = self._bearer(request)
         if state != "ok":
             return self._error("Error validating access token: The user has not authorized "
@@ -425,3 +488,43 @@ class FakeFacebook(FakeNetwork):
                          "tasks": tasks, "category": "Software",
                          "picture": {"data": {"url": f"https://fb.example/{page_id}.jpg"}}})
         return _json({"data": data, "paging": {"cursors": {"before": "QVFIU", "after": "QVFIX"}}})
+
+
+@dataclass
+class DemoNetwork:
+    """One network as ``start_demo_networks`` left it: a local fake, or the real network
+    when its client id is configured."""
+
+    label: str
+    fake: FakeNetwork | None
+
+    def __str__(self) -> str:
+        if self.fake is None:
+            return f"{self.label}: the real network (its client id is configured)"
+        return f"{self.label}: demo network at {self.fake.url} (a local stand-in)"
+
+
+#: Network setting prefix -> the fake, and the settings holding its base URLs.
+_DEMO_NETWORKS = {
+    "LINKEDIN": (FakeLinkedIn, ("AUTH", "API")),
+    "X": (FakeX, ("AUTH", "API")),
+    "FACEBOOK": (FakeFacebook, ("AUTH", "GRAPH")),
+}
+
+
+def start_demo_networks(app) -> list[DemoNetwork]:
+    """Start a demo network on loopback for each network the app has no client id for, and
+    point the app's settings at it, so a person can connect accounts without credentials.
+    Networks with a client id configured are left alone. ``close()`` the fakes when done."""
+    started = []
+    for prefix, (fake_class, url_settings) in _DEMO_NETWORKS.items():
+        if app.config.get(f"SOCIAL_{prefix}_CLIENT_ID"):
+            started.append(DemoNetwork(fake_class.label, None))
+            continue
+        fake = fake_class(ask_member=True)
+        app.config[f"SOCIAL_{prefix}_CLIENT_ID"] = fake.client_id
+        app.config[f"SOCIAL_{prefix}_CLIENT_SECRET"] = fake.client_secret
+        for setting in url_settings:
+            app.config[f"SOCIAL_{prefix}_{setting}"] = fake.url
+        started.append(DemoNetwork(fake_class.label, fake))
+    return started
