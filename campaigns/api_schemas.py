@@ -199,7 +199,8 @@ class LaunchStepOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     counts: dict[str, int] = Field(description="Messages by state: queued, sending, sent, "
-                                               "failed, suppressed, cancelled")
+                                               "failed, suppressed, cancelled; and opened "
+                                               "(approximate: opens by machines left out)")
 
 
 class LaunchOut(BaseModel):

@@ -40,8 +40,9 @@ class Channel(Protocol):
         """Make sure nothing unsent of ``launch`` ever goes out."""
 
     def progress(self, launches: list[Launch]) -> dict[int, dict[str, int]]:
-        """Counts per step id of these launches, in one query: e.g. {"queued": 10,
-        "sent": 90, "failed": 0, ...}."""
+        """Counts per step id of these launches, in a query or two: messages by state
+        ({"queued": 10, "sent": 90, "failed": 0, ...}) and, where the channel knows it,
+        "opened" (approximate)."""
 
 
 _channels: dict[str, Channel] = {}

@@ -54,6 +54,8 @@ _TRANSITIONS = {
     LaunchStatus.COMPLETED: set(),
     LaunchStatus.CANCELLED: set(),
 }
+#: Counts a channel may report beside its messages' states (not messages themselves).
+ENGAGEMENT = ("opened",)
 #: Launches whose due steps may start.
 ACTIVE = (LaunchStatus.SCHEDULED, LaunchStatus.RUNNING)
 
@@ -395,7 +397,7 @@ class StepProgress:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(n for key, n in self.counts.items() if key not in ENGAGEMENT)
 
     @property
     def finished(self) -> int:

@@ -343,6 +343,17 @@ def counts(launches_: list[Launch]) -> dict[int, dict[str, int]]:
         .group_by(Delivery.step_id, Delivery.status))
     for step_id, status, n in rows:
         out.setdefault(step_id, {})[status.value] = n
+    # Opens are approximate: image proxies, scanners and privacy protection open by machine
+    # (flagged, left out here), and some mail apps never load images at all.
+    for step_id in out:
+        out[step_id]["opened"] = 0
+    opened = db.session.execute(
+        select(Delivery.step_id, func.count())
+        .where(Delivery.launch_id.in_([launch.id for launch in launches_]),
+               Delivery.opened_at.is_not(None), Delivery.machine_open.is_not(True))
+        .group_by(Delivery.step_id))
+    for step_id, n in opened:
+        out.setdefault(step_id, {})["opened"] = n
     return out
 
 

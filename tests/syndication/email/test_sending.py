@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import launches
+from campaigns.models import Launch
 from syndication.email import sending
 from syndication.email.models import Contact, ContactStatus, Delivery, DeliveryStatus
 from tcma import mail
@@ -213,6 +214,9 @@ def test_opens_are_recorded_and_machine_opens_flagged(app, ctx, jobs, outbox):
     db.session.expire_all()
     assert [d.machine_open for d in db.session.execute(
         select(Delivery).order_by(Delivery.id)).scalars()] == [False, False]
+    launch = db.session.execute(select(Launch)).scalar_one()
+    assert launches.progress(launch).steps[0].counts["opened"] == 2
+    assert launches.progress(launch).steps[0].total == 2  # opens are not extra messages
     assert client.get("/o/not-a-ref.gif").status_code == 200  # never a broken image
 
 
