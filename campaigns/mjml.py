@@ -338,6 +338,14 @@ def fill_contact(compiled: str, contact: Mapping[str, object],
     return fill(segments(compiled), values, as_html=True)
 
 
+def text_segments(template: str, partner: Mapping[str, object]) -> Segments:
+    """Pass 1 for a subject or from-name: partner tokens filled, a slot per contact token
+    (so the sender fills each recipient with ``fill`` instead of rendering again)."""
+    values = {k: "" if partner.get(k) is None else str(partner.get(k)) for k in PARTNER_TOKENS}
+    passthrough = {name: slot("contact", name) for name in CONTACT_TOKENS}
+    return segments(_TEXT_ENV.from_string(template).render(partner=values, contact=passthrough))
+
+
 def render_text(template: str, partner: Mapping[str, object],
                 contact: Mapping[str, object]) -> str:
     """A subject, preheader or from-name for one partner and recipient: plain text on one

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Any
 
 from flask import current_app
 
@@ -57,15 +56,6 @@ _cache_lock = threading.Lock()
 def kit_slug(name: str) -> str:
     """A kit's name as it appears in ``utm_campaign``: lower-case words joined by dashes."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "kit"
-
-
-def _text_slots(template: str, partner: dict[str, Any]) -> mjml.Segments:
-    """A subject or from-name for one partner, with slots for contact tokens."""
-    values = {k: "" if partner.get(k) is None else str(partner.get(k))
-              for k in mjml.PARTNER_TOKENS}
-    passthrough = {name: mjml.slot("contact", name) for name in mjml.CONTACT_TOKENS}
-    rendered = mjml._TEXT_ENV.from_string(template).render(partner=values, contact=passthrough)
-    return mjml.segments(rendered)
 
 
 def _track_links(document: str, partner: Partner, source: LinkSource) -> str:
@@ -112,8 +102,9 @@ def step_template(launch: Launch, step: LaunchStep) -> StepTemplate:
         tracked = tracked[:body_end] + pixel + tracked[body_end:]
     template = StepTemplate(
         html=mjml.segments(tracked), text=mjml.segments(text),
-        subject=_text_slots(email["subject"], values),
-        from_name=_text_slots(email.get("from_name") or "{{ partner.display_name }}", values),
+        subject=mjml.text_segments(email["subject"], values),
+        from_name=mjml.text_segments(email.get("from_name") or "{{ partner.display_name }}",
+                                     values),
         reply_to=values.get("email") or None,
         feedback_id=f"{launch.public_id}:{launch.partner.slug}:tcma")
     with _cache_lock:

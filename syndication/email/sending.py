@@ -40,6 +40,7 @@ from syndication.email.models import (
     DeliveryStatus,
     ListMembership,
 )
+from syndication.email.models.deliveries import new_ref
 from syndication.email.suppression import reasons_by_hash
 from syndication.links.models import Click
 from tcma import mail, queue
@@ -120,18 +121,12 @@ def _write_ledger(step: LaunchStep, contact_list: ContactList) -> None:
                    else f"address suppressed: {listed[email_hash].value}"
                    if email_hash in listed else None)
             values.append({
-                "ref": _ref(), "step_id": step.id, "launch_id": step.launch_id,
+                "ref": new_ref(), "step_id": step.id, "launch_id": step.launch_id,
                 "partner_id": step.partner_id, "contact_id": contact_id, "attempts": 0,
                 "status": DeliveryStatus.SUPPRESSED if why else DeliveryStatus.QUEUED,
                 "error": why, "created_at": now})
         db.session.execute(insert(Delivery), values)
     db.session.flush()
-
-
-def _ref() -> str:
-    from syndication.email.models.deliveries import new_ref
-
-    return new_ref()
 
 
 def queue_batches(step: LaunchStep) -> int:
