@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, request
 
-from campaigns import content, kits, launches
+from campaigns import content, kits, launches, posts
 from campaigns.api_schemas import (
     CatalogueKitOut,
     EmailsIn,
@@ -25,11 +25,16 @@ from campaigns.api_schemas import (
     LaunchOut,
     LaunchProblemsOut,
     LaunchSummary,
+    PostOut,
+    PostPreviewNetwork,
+    PostPreviewOut,
+    PostsIn,
     ReferencesIn,
     StepsIn,
 )
 from campaigns.launches import LaunchBlocked
 from campaigns.models import KitStatus, KitVersion
+from campaigns.posts import PostIn
 from tcma.api import endpoint
 from tcma.api.responses import int_arg, json_body
 from tcma.errors import FieldError, NotFound, ValidationFailed
@@ -102,6 +107,80 @@ def put_kit_emails(kit_id: str, body: EmailsIn):
     return json_body(KitDetail.of(kit))
 
 
+@endpoint("/kits/<kit_id>/posts", "PUT", summary="Replace the draft's social posts", tag="kits",
+          permission="kits.manage", body=PostsIn, response=KitDetail)
+def put_kit_posts(kit_id: str, body: PostsIn):
+    """Token and length problems do not stop the save; they are listed in ``problems`` and
+    block publishing. A key an email uses, or an image that is not in the library, is
+    refused."""
+    kit = kits.get_kit(kit_id)
+    content.put_posts(kit, [p.model_dump() for p in body.posts], by=g.user)
+    db.session.commit()
+    return json_body(KitDetail.of(kit))
+
+
+@endpoint("/kits/<kit_id>/posts", "GET",
+          summary="The social posts of the draft (or a version), with lengths and problems",
+          tag="kits", permission="kits.view", response=list[PostOut],
+          query={"version": PREVIEW_QUERY["version"]})
+def list_kit_posts(kit_id: str):
+    version = _version_arg(kits.get_kit(kit_id))
+    longest = posts.longest_sources()
+    return json_body([PostOut.of(p, n, longest) for n, p in enumerate(posts.posts_of(version))])
+
+
+@endpoint("/kits/<kit_id>/posts/<post_key>", "GET", summary="One social post of the draft "
+          "(or a version), with lengths and problems", tag="kits", permission="kits.view",
+          response=PostOut, query={"version": PREVIEW_QUERY["version"]})
+def get_kit_post(kit_id: str, post_key: str):
+    version = _version_arg(kits.get_kit(kit_id))
+    post = posts.post_of(version, post_key)
+    return json_body(PostOut.of(post, posts.posts_of(version).index(post),
+                                posts.longest_sources()))
+
+
+@endpoint("/kits/<kit_id>/posts/<post_key>", "PUT",
+          summary="Add a social post to the draft, or replace it", tag="kits",
+          permission="kits.manage", body=PostIn, response=PostOut)
+def put_kit_post(kit_id: str, post_key: str, body: PostIn):
+    """Replacing may rename the post (a different ``key`` in the body); a new post's
+    ``key`` must be the one in the address."""
+    kit = kits.get_kit(kit_id)
+    exists = any(p["key"] == post_key for p in posts.posts_of(kits.editing_version(kit)))
+    if not exists and body.key != post_key:
+        raise ValidationFailed([FieldError("key", f"Use the key in the address, {post_key!r}, "
+                                                  "for a new post.")])
+    version = content.put_post(kit, body.model_dump(), by=g.user,
+                               replace=post_key if exists else None)
+    db.session.commit()
+    post = posts.post_of(version, body.key)
+    return json_body(PostOut.of(post, posts.posts_of(version).index(post),
+                                posts.longest_sources()))
+
+
+@endpoint("/kits/<kit_id>/posts/<post_key>", "DELETE", summary="Take a social post out of "
+          "the draft", tag="kits", permission="kits.manage", status=204)
+def delete_kit_post(kit_id: str, post_key: str):
+    content.remove_post(kits.get_kit(kit_id), post_key, by=g.user)
+    db.session.commit()
+    return "", 204
+
+
+@endpoint("/kits/<kit_id>/posts/<post_key>/preview", "GET",
+          summary="A social post per network, as a partner (or the sample partner) would "
+                  "publish it", tag="kits", permission="kits.view", response=PostPreviewOut,
+          query=PREVIEW_QUERY, errors={422: "The post has token problems, or no such partner."})
+def preview_kit_post(kit_id: str, post_key: str):
+    kit = kits.get_kit(kit_id)
+    shown = content.preview_post(_version_arg(kit), post_key, _preview_partner())
+    return json_body(PostPreviewOut(key=post_key, networks=[
+        PostPreviewNetwork(network=network, text=r.text, link=r.link,
+                           image_asset_id=r.image_asset_id,
+                           length=posts.weighted_length(network, r.text),
+                           limit=posts.LIMITS[network])
+        for network, r in shown.items()]))
+
+
 @endpoint("/kits/<kit_id>/steps", "PUT", summary="Replace the draft's schedule", tag="kits",
           permission="kits.manage", body=StepsIn, response=KitDetail)
 def put_kit_steps(kit_id: str, body: StepsIn):
@@ -171,13 +250,16 @@ def _version_arg(kit) -> KitVersion:
           errors={422: "The email has problems, or no such partner."})
 def preview_kit_email(kit_id: str, email_key: str):
     kit = kits.get_kit(kit_id)
-    partner = None
-    if request.args.get("partner"):
-        try:
-            partner = partners.get_partner(request.args["partner"])
-        except NotFound as exc:
-            raise ValidationFailed([FieldError("partner", "No such partner.")]) from exc
-    return _html(content.preview(_version_arg(kit), email_key, partner).html)
+    return _html(content.preview(_version_arg(kit), email_key, _preview_partner()).html)
+
+
+def _preview_partner():
+    if not request.args.get("partner"):
+        return None
+    try:
+        return partners.get_partner(request.args["partner"])
+    except NotFound as exc:
+        raise ValidationFailed([FieldError("partner", "No such partner.")]) from exc
 
 
 # --- partner ---------------------------------------------------------------------------------
@@ -242,8 +324,10 @@ def create_launch(body: LaunchIn):
     except NotFound as exc:
         raise ValidationFailed([FieldError("kit_id", "No such kit in your catalogue.")]) from exc
     try:
-        launch = launches.launch_kit(partner, kit, start_at=body.start_at,
-                                     options={"list_id": body.list_id} if body.list_id else {},
+        options: dict = {"list_id": body.list_id} if body.list_id else {}
+        if body.social_account_ids is not None:
+            options["social_account_ids"] = body.social_account_ids
+        launch = launches.launch_kit(partner, kit, start_at=body.start_at, options=options,
                                      blocks=body.blocks, by=g.user)
     except LaunchBlocked as exc:
         db.session.rollback()

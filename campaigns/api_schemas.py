@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from campaigns import content as kit_content
 from campaigns import kits
+from campaigns import posts as kit_posts
 from campaigns.content import EmailIn, StepIn
 from campaigns.kits import KitFields
 from campaigns.launches import Progress
 from campaigns.models import Kit, KitStatus, KitVersion, Launch, LaunchStatus, StepStatus
+from campaigns.posts import PostIn
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -50,6 +52,11 @@ class EmailsIn(BaseModel):
     emails: list[EmailIn] = Field(description="Every email of the draft, in order")
 
 
+class PostsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    posts: list[PostIn] = Field(description="Every social post of the draft, in order")
+
+
 class StepsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: list[StepIn] = Field(description="The whole schedule of the draft")
@@ -65,8 +72,13 @@ class LaunchIn(BaseModel):
     start_at: datetime | None = Field(default=None, description="With a time zone offset; "
                                                                 "leave out to start now")
     blocks: dict[str, dict[str, str]] | None = Field(
-        default=None, description="My text for editable blocks: {email key: {block: text}}; "
+        default=None, description="My text for editable blocks: {email key: {block: text}}, "
+                                  "and for editable posts: {post key: {network: text}}; "
                                   "plain text, an empty text keeps the kit's")
+    social_account_ids: list[str] | None = Field(
+        default=None, max_length=100, description="My social accounts the kit's posts go "
+                                                  "to; leave out for every account on the "
+                                                  "kit's networks")
 
 
 class ReferencesIn(BaseModel):
@@ -88,11 +100,45 @@ class ProblemOut(BaseModel):
     message: str
 
 
+class PostOut(PostIn):
+    lengths: dict[str, int] = Field(
+        description="Per network, the length the network counts once tokens are filled with "
+                    "the longest partner values (left out for a text with token problems)")
+    limits: dict[str, int] = Field(description="Per network, the most it allows")
+    problems: list[ProblemOut] = Field(description="What blocks publishing this post")
+
+    @classmethod
+    def of(cls, post: dict[str, Any], n: int,
+           longest: dict[str, tuple[str, str]]) -> PostOut:
+        values = {token: value for token, (value, _) in longest.items()}
+        return cls(**{k: v for k, v in post.items() if k != "kind"},
+                   lengths=kit_posts.lengths(post, values),
+                   limits={network: kit_posts.LIMITS[network] for network in post["texts"]},
+                   problems=[ProblemOut(field=p.field, line=p.line, message=p.message)
+                             for p in kit_posts.post_problems(n, post, longest)])
+
+
+class PostPreviewNetwork(BaseModel):
+    network: str = Field(description="linkedin | x | facebook")
+    text: str = Field(description="The final text: tokens filled, link and hashtags added")
+    link: str | None = Field(description="The link card's address; null when the link is in "
+                                         "the text or there is none")
+    image_asset_id: str | None
+    length: int = Field(description="The length as the network counts it")
+    limit: int
+
+
+class PostPreviewOut(BaseModel):
+    key: str
+    networks: list[PostPreviewNetwork]
+
+
 class KitVersionOut(BaseModel):
     number: int | None = Field(description="None for the draft")
     published_at: datetime | None
     created_at: datetime
     emails: list[EmailOut]
+    posts: list[PostIn]
     steps: list[StepIn]
     landing_page_id: str | None
     asset_ids: list[str]
@@ -107,6 +153,8 @@ class KitVersionOut(BaseModel):
                    emails=[EmailOut(blocks=editable_blocks(e["mjml"]),
                                     **{k: v for k, v in e.items() if k != "kind"})
                            for e in kit_content.emails_of(version)],
+                   posts=[PostIn(**{k: v for k, v in p.items() if k != "kind"})
+                          for p in kit_posts.posts_of(version)],
                    steps=[StepIn(**s) for s in data.get("steps", [])],
                    landing_page_id=data.get("landing_page_id"),
                    asset_ids=list(data.get("asset_ids", [])))
@@ -173,6 +221,7 @@ class CatalogueKitOut(BaseModel):
     language: str
     version: int
     emails: list[str] = Field(description="Email keys, for their previews")
+    posts: list[str] = Field(description="Social post keys")
     expires_at: datetime | None
 
     @classmethod
@@ -182,6 +231,7 @@ class CatalogueKitOut(BaseModel):
         return cls(id=kit.public_id, name=kit.name, description=kit.description, goal=kit.goal,
                    tags=kit.tags, language=kit.language, version=latest.number or 0,
                    emails=[e["key"] for e in kit_content.emails_of(latest)],
+                   posts=[p["key"] for p in kit_posts.posts_of(latest)],
                    expires_at=kit.expires_at)
 
 
@@ -190,9 +240,9 @@ class CatalogueKitOut(BaseModel):
 
 class LaunchStepOut(BaseModel):
     number: int
-    item: str = Field(description="The kit item the step sends (an email key)")
+    item: str = Field(description="The kit item the step sends (an email or post key)")
     name: str
-    kind: str = Field(description="email")
+    kind: str = Field(description="email | post")
     status: StepStatus
     audience: str = Field(description="all | non_clickers | non_openers")
     due_at: datetime

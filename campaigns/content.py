@@ -1,4 +1,5 @@
-"""A kit's content: emails, the schedule of steps, references; problems; previews.
+"""A kit's content: emails and social posts, the schedule of steps, references; problems;
+previews. Posts have their own module (``campaigns.posts``); this one gathers everything.
 
 Every edit writes the draft (``kits.draft``), so published versions never change. A draft may
 hold problems (an unknown token, invalid MJML) while the marketer works; ``content_problems``
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from campaigns import kits, references
+from campaigns import kits, posts, references
 from campaigns.mjml import (
     SAMPLE_CONTACT,
     Problem,
@@ -69,13 +70,15 @@ class StepIn(BaseModel):
     day: int = Field(ge=0, le=365, description="Days after the launch starts")
     time: str = Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$",
                       description="HH:MM in the partner's time zone")
-    item: str = Field(pattern=KEY, description="The key of the email to send")
+    item: str = Field(pattern=KEY, description="The key of the email or post to send")
     audience: Literal["all", "non_clickers", "non_openers"] = "all"
     audience_step: int | None = Field(
         default=None, ge=1, description="For non_clickers / non_openers: of which step (1-based)")
 
 
-def _validated(adapter: TypeAdapter, data: Any, root: str) -> list[dict[str, Any]]:
+def validated_items(adapter: TypeAdapter, data: Any, root: str) -> list[dict[str, Any]]:
+    """A list of items (emails, posts, steps) checked by ``adapter``; each error names its
+    item by ``root`` and position (``posts[1].link``)."""
     try:
         items = adapter.validate_python(data)
     except ValidationError as exc:
@@ -90,7 +93,8 @@ _EMAILS = TypeAdapter(list[EmailIn])
 _STEPS = TypeAdapter(list[StepIn])
 
 
-def _write(kit: Kit, changes: dict[str, Any], action: str, by: User | None) -> KitVersion:
+def write_draft(kit: Kit, changes: dict[str, Any], action: str, by: User | None) -> KitVersion:
+    """Apply ``changes`` to the draft's content (opening a draft if needed), audited."""
     version = kits.draft(kit)
     content = copy.deepcopy(version.content)
     content.update(changes)
@@ -107,14 +111,19 @@ def put_emails(kit: Kit, emails: list[dict[str, Any]], *, by: User | None) -> Ki
     and shown (``content_problems``) until fixed."""
     if not isinstance(emails, list) or len(emails) > MAX_EMAILS:
         raise ValidationFailed([FieldError("emails", f"Send a list of at most {MAX_EMAILS}.")])
-    parsed = _validated(_EMAILS, emails, "emails")
+    parsed = validated_items(_EMAILS, emails, "emails")
     keys = [e["key"] for e in parsed]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise ValidationFailed([FieldError("emails", f"Two emails use the key {dupes[0]!r}.")])
     version = kits.draft(kit)
     others = [i for i in version.content.get("items", []) if i.get("kind") != "email"]
-    return _write(kit, {"items": [{"kind": "email", **e} for e in parsed] + others},
+    taken = {i["key"] for i in others}
+    clashes = [FieldError(f"emails[{n}].key", f"A post already uses the key {e['key']!r}.")
+               for n, e in enumerate(parsed) if e["key"] in taken]
+    if clashes:
+        raise ValidationFailed(clashes)
+    return write_draft(kit, {"items": [{"kind": "email", **e} for e in parsed] + others},
                   "kit.emails", by)
 
 
@@ -141,8 +150,8 @@ def put_steps(kit: Kit, steps: list[dict[str, Any]], *, by: User | None) -> KitV
     """Replace the schedule; steps are kept in (day, time) order."""
     if not isinstance(steps, list) or len(steps) > MAX_STEPS:
         raise ValidationFailed([FieldError("steps", f"Send a list of at most {MAX_STEPS}.")])
-    parsed = _validated(_STEPS, steps, "steps")
-    return _write(kit, {"steps": parsed}, "kit.steps", by)
+    parsed = validated_items(_STEPS, steps, "steps")
+    return write_draft(kit, {"steps": parsed}, "kit.steps", by)
 
 
 def set_references(kit: Kit, *, landing_page_id: str | None, asset_ids: list[str],
@@ -156,8 +165,15 @@ def set_references(kit: Kit, *, landing_page_id: str | None, asset_ids: list[str
         errors.append(FieldError("asset_ids", f"No such asset(s): {', '.join(missing)}."))
     if errors:
         raise ValidationFailed(errors)
-    return _write(kit, {"landing_page_id": landing_page_id or None,
+    return write_draft(kit, {"landing_page_id": landing_page_id or None,
                         "asset_ids": list(dict.fromkeys(asset_ids))}, "kit.references", by)
+
+
+put_posts = posts.put_posts
+put_post = posts.put_post
+remove_post = posts.remove_post
+posts_of = posts.posts_of
+post_of = posts.post_of
 
 
 def emails_of(version: KitVersion) -> list[dict[str, Any]]:
@@ -176,25 +192,41 @@ def content_problems(content: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     items = content.get("items", [])
     emails = [(n, i) for n, i in enumerate(items) if i.get("kind") == "email"]
-    if not emails:
-        problems.append(Problem("emails", None, "add at least one email."))
+    social = [i for i in items if i.get("kind") == "post"]
+    if not emails and not social:
+        problems.append(Problem("items", None, "add at least one email or post."))
     for n, email in emails:
         for field in ("subject", "preheader", "from_name"):
             problems += template_problems(f"emails[{n}].{field}", email.get(field, ""))
         problems += mjml_problems(f"emails[{n}].mjml", email.get("mjml", ""))
-    keys = {i["key"] for _, i in emails}
+    if social:
+        longest = posts.longest_sources()
+        for n, post in enumerate(social):
+            problems += posts.post_problems(n, post, longest)
+    kinds = {i["key"]: i.get("kind", "email") for i in items}
     steps = content.get("steps", [])
     if not steps:
         problems.append(Problem("steps", None, "add at least one step to the schedule."))
     for n, step in enumerate(steps):
-        if step["item"] not in keys:
+        kind = kinds.get(step["item"])
+        if kind is None:
             problems.append(Problem(f"steps[{n}].item", None,
-                                    f"no email has the key {step['item']!r}."))
+                                    f"no email or post has the key {step['item']!r}."))
         ref = step.get("audience_step")
-        if step["audience"] != "all" and not (ref and ref <= n):
+        if step["audience"] == "all":
+            continue
+        if kind == "post":
+            problems.append(Problem(f"steps[{n}].audience", None,
+                                    "a post goes to the partner's accounts: its audience is "
+                                    "all."))
+        elif not (ref and ref <= n):
             problems.append(Problem(f"steps[{n}].audience_step", None,
                                     "name an earlier step (1-based) whose non-clickers or "
                                     "non-openers get this one."))
+        elif kinds.get(steps[ref - 1]["item"]) == "post":
+            problems.append(Problem(f"steps[{n}].audience_step", None,
+                                    "name an earlier email step: posts have no openers or "
+                                    "clickers among contacts."))
     page = content.get("landing_page_id")
     if page and references.landing_page_title(page) is None:
         problems.append(Problem("landing_page_id", None, "the landing page no longer exists."))
@@ -252,6 +284,24 @@ def preview(version: KitVersion, key: str, partner: Partner | None,
                    from_name=render_text(email["from_name"], values, person),
                    html=document, text=html_to_text(document),
                    blocks=editable_blocks(email["mjml"]))
+
+
+def preview_post(version: KitVersion, key: str, partner: Partner | None,
+                 texts: dict[str, str] | None = None) -> dict[str, posts.RenderedPost]:
+    """One post as ``partner`` (None: the sample partner) would publish it, per network, with
+    the kit's link (the partner's tracking link replaces it when it goes out). ``texts``: the
+    partner's own rewrites, already checked (``posts.check_edits``). A text with token
+    problems raises ValidationFailed naming them; a text over its limit is still shown."""
+    post = posts.post_of(version, key)
+    n = posts.posts_of(version).index(post)
+    problems = [p for network, text in post["texts"].items()
+                for p in posts.text_problems(f"posts[{n}].texts.{network}", text)]
+    if problems:
+        raise ValidationFailed([FieldError(p.field, f"line {p.line}: {p.message}"
+                                           if p.line else p.message) for p in problems])
+    values = partner_values(partner)
+    return {network: posts.render(post, network, values, text=(texts or {}).get(network))
+            for network in post["texts"]}
 
 
 #: "Send me a test" emails one user may send per hour (a marketer iterating on a template).

@@ -60,9 +60,10 @@ class KitVersion(db.Model):
     #: 1, 2, ... once published; None for the draft.
     number: Mapped[int | None] = mapped_column(Integer)
     #: {"items": [{"kind": "email", "key", "name", "subject", "preheader", "from_name",
-    #: "mjml"}], "steps": [{"day", "time", "item", "audience", "audience_step"}],
-    #: "landing_page_id": str | None, "asset_ids": [str]}. Items have a ``kind`` so social
-    #: posts join the same list later.
+    #: "mjml"}, {"kind": "post", "key", "name", "texts": {network: text}, "link",
+    #: "image_asset_id", "hashtags", "editable"}], "steps": [{"day", "time", "item",
+    #: "audience", "audience_step"}], "landing_page_id": str | None, "asset_ids": [str]}.
+    #: Emails and posts share the key space; steps name either.
     content: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

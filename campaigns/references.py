@@ -37,3 +37,30 @@ def asset_title(public_id: str) -> str | None:
         return get_asset(public_id).title
     except NotFound:
         return None
+
+
+def image_asset_title(public_id: str) -> str | None:
+    """The title of a co-brandable image asset (what a post may carry), or None when there is
+    no such asset or it is not an image."""
+    from assets.library import get_asset
+    from assets.models import AssetKind
+    from tcma.errors import NotFound
+
+    try:
+        asset = get_asset(public_id)
+    except NotFound:
+        return None
+    return asset.title if asset.kind is AssetKind.IMAGE else None
+
+
+def image_assets() -> list[tuple[str, str]]:
+    """(public id, title) of the image assets a post may carry, for the editor's picker;
+    retired ones are left out."""
+    from sqlalchemy import select
+
+    from assets.models import Asset, AssetKind, AssetStatus
+    from tcma.extensions import db
+
+    return [(a.public_id, a.title) for a in db.session.execute(
+        select(Asset).where(Asset.kind == AssetKind.IMAGE, Asset.status != AssetStatus.RETIRED)
+        .order_by(Asset.title)).scalars()]

@@ -17,9 +17,10 @@ from flask import (
 )
 
 from assets.previews import preview_partners
-from campaigns import content, kits, launches
+from campaigns import content, kits, launches, posts
 from campaigns.content import AUDIENCES
 from campaigns.models import Kit, KitStatus
+from campaigns.references import image_assets
 from tcma.auth.permissions import can, requires
 from tcma.errors import DomainError, NotFound, ValidationFailed
 from tcma.extensions import db
@@ -43,6 +44,19 @@ STARTER_MJML = """<mjml>
   </mj-body>
 </mjml>
 """
+
+
+@blueprint.app_template_filter("post_length")
+def post_length(text: str, network: str) -> int:
+    """A post's length as ``network`` counts it (for previews, here and on partner pages)."""
+    return posts.weighted_length(network, text)
+
+
+@blueprint.app_template_filter("link_host")
+def link_host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def _choices() -> dict[str, list[str]]:
@@ -132,9 +146,13 @@ def show(kit_id: str):
     version = kits.editing_version(kit)
     db.session.commit()  # a first look at a kit may have opened its (empty) draft
     draft = kits.current_draft(kit)
+    kit_posts = content.posts_of(version)
+    longest = posts.longest_values() if kit_posts else {}
     return render_template(
         "campaigns/show.html", kit=kit, version=version, draft=draft,
         emails=content.emails_of(version), steps=version.content.get("steps", []),
+        posts=[(p, posts.lengths(p, longest)) for p in kit_posts], limits=posts.LIMITS,
+        labels=posts.NETWORK_LABELS,
         problems=content.content_problems(draft.content) if draft else [],
         versions=kits.published_versions(kit), audiences=AUDIENCES,
         kit_launches=with_percent(launches.list_launches(kit=kit)), local=local_time)
@@ -222,6 +240,76 @@ def remove_email(kit_id: str, email_key: str):
     kit = staff_kit(kit_id)
     return _save(kit, lambda: content.remove_email(kit, email_key, by=g.user),
                  f"Email {email_key} removed from the draft.")
+
+
+def _post_from_form() -> dict:
+    """The post editor's fields as a post; an empty network text means "not on it"."""
+    texts = {network: request.form.get(f"text_{network}", "") for network in posts.NETWORKS}
+    return {"key": request.form.get("key", "").strip(),
+            "name": request.form.get("name", "").strip(),
+            "texts": {n: t for n, t in texts.items() if t.strip()},
+            "link": request.form.get("link", "").strip(),
+            "image_asset_id": request.form.get("image_asset_id") or None,
+            "hashtags": request.form.get("hashtags", ""),
+            "editable": bool(request.form.get("editable"))}
+
+
+def _post_form(post: dict) -> dict:
+    """A stored post as the editor's fields."""
+    return {**post, **{f"text_{n}": t for n, t in post["texts"].items()},
+            "hashtags": " ".join(f"#{t}" for t in post.get("hashtags", []))}
+
+
+@blueprint.route("/kits/<kit_id>/posts/new", methods=["GET", "POST"], endpoint="new_post")
+@blueprint.route("/kits/<kit_id>/posts/<post_key>", methods=["GET", "POST"])
+@requires("kits.view")
+def post(kit_id: str, post_key: str | None = None):
+    kit = staff_kit(kit_id)
+    version = kits.editing_version(kit)
+    current = next((p for p in content.posts_of(version) if p["key"] == post_key), None)
+    if post_key and current is None:
+        abort(404)
+    errors = None
+    form = _post_form(current) if current else {"editable": True}
+    if request.method == "POST":
+        if not _can_manage():
+            abort(403)
+        data = _post_from_form()
+        form = {**data, **{f"text_{n}": request.form.get(f"text_{n}", "")
+                           for n in posts.NETWORKS}, "hashtags": data["hashtags"]}
+        try:
+            content.put_post(kit, data, by=g.user, replace=post_key)
+            db.session.commit()
+            flash("Post saved.", "success")
+            return redirect(url_for("kits.post", kit_id=kit.public_id, post_key=data["key"]))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc
+    problems, shown, counted = [], None, {}
+    partner = _preview_partner()
+    if current is not None and errors is None:
+        n = content.posts_of(version).index(current)
+        problems = posts.post_problems(n, current)
+        counted = posts.lengths(current, posts.longest_values())
+        try:
+            shown = content.preview_post(version, current["key"], partner)
+        except ValidationFailed:
+            shown = None  # the problems above say why
+    return render_template(
+        "campaigns/post.html", kit=kit, post=current, form=form, errors=errors,
+        problems=problems, preview=shown, counted=counted, networks=posts.NETWORKS,
+        labels=posts.NETWORK_LABELS, limits=posts.LIMITS, images=image_assets(),
+        longest=posts.longest_values(), brand=content.partner_values(partner),
+        partners=preview_partners(), preview_partner=request.args.get("partner", "")), \
+        (422 if errors else 200)
+
+
+@blueprint.post("/kits/<kit_id>/posts/<post_key>/remove")
+@requires("kits.manage")
+def remove_post(kit_id: str, post_key: str):
+    kit = staff_kit(kit_id)
+    return _save(kit, lambda: content.remove_post(kit, post_key, by=g.user),
+                 f"Post {post_key} removed from the draft.")
 
 
 @blueprint.post("/kits/<kit_id>/steps")

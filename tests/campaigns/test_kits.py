@@ -259,3 +259,24 @@ def test_the_demo_kit_is_published_once_and_previews(ctx):
     shown = content.preview(kits.latest_published(kit), "reminder", None)
     assert shown.subject == "Still thinking about backups, Kim?"
     assert "Müller-Lüdenscheidt" in shown.text
+
+
+def test_a_kit_mixes_emails_and_posts_in_one_schedule(ctx):
+    kit = kits.create_kit({"name": "Mixed"}, by=None, **CHOICES)
+    content.put_emails(kit, [EMAIL], by=None)
+    content.put_posts(kit, [{"key": "teaser", "name": "Teaser",
+                             "texts": {"linkedin": "Soon at {{ partner.display_name }}"}}],
+                      by=None)
+    content.put_steps(kit, [{"day": 0, "time": "09:00", "item": "teaser"},
+                            {"day": 1, "time": "09:00", "item": "welcome",
+                             "audience": "non_openers", "audience_step": 1}], by=None)
+    problems = {p.field: p.message for p in content.content_problems(kits.draft(kit).content)}
+    assert list(problems) == ["steps[1].audience_step"]
+    assert "earlier email step" in problems["steps[1].audience_step"]
+    content.put_steps(kit, STEPS[:1] + [{"day": 2, "time": "12:00", "item": "teaser"}],
+                      by=None)
+    version = kits.publish(kit, by=None)
+    assert [i["kind"] for i in version.content["items"]] == ["email", "post"]
+    # Editing emails keeps the posts, and the other way round.
+    content.put_emails(kit, [{**EMAIL, "subject": "Changed"}], by=None)
+    assert [p["key"] for p in content.posts_of(kits.draft(kit))] == ["teaser"]
