@@ -280,6 +280,17 @@ def partner_asset(asset_id: str):
                                             _external=True))
 
 
+@blueprint.get("/library/<asset_id>/preview.png")
+@requires("library.use")
+def partner_preview_png(asset_id: str):
+    """The first page of the partner's co-branded copy, as a picture (kit post previews)."""
+    asset = _library_asset(asset_id)
+    try:
+        return _png(previews.partner_preview(asset, g.user.partner, 0))
+    except ValidationFailed:
+        abort(404)
+
+
 @blueprint.post("/library/<asset_id>/copy")
 @requires("library.use")
 def request_copy(asset_id: str):

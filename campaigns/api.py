@@ -328,7 +328,8 @@ def create_launch(body: LaunchIn):
         if body.social_account_ids is not None:
             options["social_account_ids"] = body.social_account_ids
         launch = launches.launch_kit(partner, kit, start_at=body.start_at, options=options,
-                                     blocks=body.blocks, by=g.user)
+                                     blocks=body.blocks, by=g.user,
+                                     only_kinds=set(body.channels) if body.channels else None)
     except LaunchBlocked as exc:
         db.session.rollback()
         return _blocked(exc)

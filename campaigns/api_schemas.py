@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -75,6 +75,9 @@ class LaunchIn(BaseModel):
         default=None, description="My text for editable blocks: {email key: {block: text}}, "
                                   "and for editable posts: {post key: {network: text}}; "
                                   "plain text, an empty text keeps the kit's")
+    channels: list[Literal["email", "post"]] | None = Field(
+        default=None, description="Launch only these channels' steps (e.g. [\"post\"]: the "
+                                  "kit's social posts without its emails); leave out for all")
     social_account_ids: list[str] | None = Field(
         default=None, max_length=100, description="My social accounts the kit's posts go "
                                                   "to; leave out for every account on the "

@@ -30,6 +30,10 @@ class Channel(Protocol):
         """Who a launch of this channel can go to, for the launch form: e.g. the email
         channel's contact lists as {"id", "name", "default", "reachable"}."""
 
+    def scheduled(self, launch: Launch) -> None:
+        """A launch was just created with steps of this channel: make whatever rows the
+        partner should see before the first step is due (flush, do not commit)."""
+
     def start_step(self, step: LaunchStep) -> None:
         """Begin sending a step that just became due (flush; queue work after commit)."""
 
@@ -43,6 +47,13 @@ class Channel(Protocol):
         """Counts per step id of these launches, in a query or two: messages by state
         ({"queued": 10, "sent": 90, "failed": 0, ...}) and, where the channel knows it,
         "opened" (approximate)."""
+
+
+class ItemizedChannel(Protocol):
+    def messages(self, launch: Launch) -> list[dict[str, Any]]:
+        """Optional: a channel whose messages are few (posts, not emails) lists them for the
+        launch page: {"step", "title", "status", "due_at", "detail", "url", "external_url",
+        "external_id"}."""
 
 
 _channels: dict[str, Channel] = {}
@@ -66,3 +77,13 @@ def kinds() -> list[str]:
 def audiences(kind: str, partner: Partner) -> list[dict[str, Any]]:
     """The audiences ``kind``'s channel offers ``partner`` (none if no such channel)."""
     return _channels[kind].audiences(partner) if kind in _channels else []
+
+
+def messages(launch: Launch) -> list[dict[str, Any]]:
+    """Every itemizing channel's messages of ``launch`` (none for email: thousands)."""
+    found: list[dict[str, Any]] = []
+    for kind in dict.fromkeys(s.kind for s in launch.steps):
+        lister = getattr(_channels.get(kind), "messages", None)
+        if lister is not None:
+            found += lister(launch)
+    return found

@@ -15,6 +15,7 @@ from campaigns import channels, content, kits, launches
 from campaigns.launches import LaunchBlocked, Progress, StepProgress
 from campaigns.mjml import EDITABLE, html_to_text
 from campaigns.models import Kit, Launch, LaunchStatus, StepStatus
+from campaigns.posts import LIMITS, NETWORK_LABELS, posts_of
 from campaigns.views import blueprint, staff_kit
 from tcma.auth.permissions import can, requires
 from tcma.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -57,11 +58,16 @@ def _catalogue_page(kit: Kit, *, errors: ValidationFailed | None = None,
     version = kits.latest_published(kit)
     previews = [(e, content.preview(version, e["key"], partner))
                 for e in content.emails_of(version)]
+    post_previews = [(p, content.preview_post(version, p["key"], partner))
+                     for p in posts_of(version)]
     problems = launches.launch_problems(partner, kit)
-    contact_lists = _contact_lists(partner)
+    contact_lists = _contact_lists(partner) if previews else []
+    accounts = channels.audiences("post", partner) if post_previews else []
     db.session.commit()  # the default contact list, made on first look
     return render_template(
         "campaigns/catalogue_kit.html", kit=kit, version=version, previews=previews,
+        post_previews=post_previews, accounts=accounts, labels=NETWORK_LABELS,
+        limits=LIMITS, brand=content.partner_values(partner),
         steps=version.content.get("steps", []), ready=not problems,
         problems=[(p, _fix_for(p)) for p in (blocked.problems if blocked else problems)],
         contact_lists=contact_lists, zone=launches.zone_of(partner).key,
@@ -80,9 +86,16 @@ def catalogue_launch(kit_id: str):
     kit = _catalogue_kit(kit_id)
     partner = g.user.partner
     try:
-        options = {"list_id": request.form["list_id"]} if request.form.get("list_id") else {}
+        options: dict[str, Any] = (
+            {"list_id": request.form["list_id"]} if request.form.get("list_id") else {})
+        if request.form.get("accounts_shown"):  # the advanced form lists the accounts
+            options["social_account_ids"] = request.form.getlist("social_account_ids")
+            if not options["social_account_ids"]:
+                raise ValidationFailed([FieldError("social_account_ids",
+                                                   "Choose at least one account.")])
+        only = {"post"} if request.form.get("only") == "post" else None
         made = launches.launch_kit(partner, kit, start_at=_start_at(partner), options=options,
-                                   blocks=_blocks_from_form(), by=g.user)
+                                   blocks=_blocks_from_form(), by=g.user, only_kinds=only)
         db.session.commit()
     except LaunchBlocked as exc:
         db.session.rollback()
@@ -224,6 +237,7 @@ def launch_page(launch_id: str):
         db.session.commit()
     return render_template(
         "campaigns/launch.html", launch=launch, progress=progress, list_name=list_name,
+        messages=channels.messages(launch),
         step_percent=_step_percent, local=local_time, allowed=_allowed(launch.status),
         can_run=can(g.user, "launches.run"),
         controls_by_status=json.dumps({s.value: _allowed(s) for s in LaunchStatus}),

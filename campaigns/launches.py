@@ -23,6 +23,7 @@ from campaigns import channels, kits
 from campaigns.content import emails_of
 from campaigns.mjml import editable_blocks
 from campaigns.models import Kit, KitVersion, Launch, LaunchStatus, LaunchStep, StepStatus
+from campaigns.posts import check_edits, posts_of
 from tcma import audit, queue
 from tcma.auth.models import User
 from tcma.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
@@ -80,17 +81,24 @@ def check_transition(old: LaunchStatus, new: LaunchStatus) -> None:
 # --- checks before launching -----------------------------------------------------------------
 
 
-def brand_problems(partner: Partner, version: KitVersion) -> list[str]:
-    """Brand profile values the kit's emails need but the partner has not filled in."""
+def brand_problems(partner: Partner, version: KitVersion,
+                   kinds: list[str] | None = None) -> list[str]:
+    """Brand profile values the kit's emails and posts (of ``kinds``, default all) need but
+    the partner has not filled in."""
     from campaigns.content import partner_values
 
+    kinds = _kinds(version) if kinds is None else kinds
     values = partner_values(partner)
-    needed = dict(REQUIRED_BRAND)
-    for email in emails_of(version):
-        for text in (email.get("mjml", ""), email.get("subject", ""),
-                     email.get("preheader", ""), email.get("from_name", "")):
-            for name in _PARTNER_TOKEN.findall(text):
-                needed.setdefault(name, name.replace("_", " "))
+    # The sender's identity and postal address are the law for email, not for a post.
+    needed = dict(REQUIRED_BRAND) if "email" in kinds else {}
+    texts = [text for email in (emails_of(version) if "email" in kinds else [])
+             for text in (email.get("mjml", ""), email.get("subject", ""),
+                          email.get("preheader", ""), email.get("from_name", ""))]
+    texts += [text for post in (posts_of(version) if "post" in kinds else [])
+              for text in post.get("texts", {}).values()]
+    for text in texts:
+        for name in _PARTNER_TOKEN.findall(text or ""):
+            needed.setdefault(name, name.replace("_", " "))
     missing = [label for name, label in needed.items() if not (values.get(name) or "").strip()]
     return [f"Add {label} to your brand profile." for label in dict.fromkeys(missing)]
 
@@ -122,8 +130,14 @@ def check_blocks(version: KitVersion, blocks: dict[str, Any] | None) -> dict[str
     if not isinstance(blocks, dict):
         raise ValidationFailed([FieldError("blocks", "Send {email key: {block: text}}.")])
     editable = {e["key"]: set(editable_blocks(e["mjml"])) for e in emails_of(version)}
-    errors, kept = [], {}
+    post_keys = {p["key"] for p in posts_of(version)}
+    # A post's texts per network are the partner's to rewrite where the kit allows it.
+    kept: dict[str, dict[str, str]] = check_edits(
+        version, {k: v for k, v in blocks.items() if k in post_keys})
+    errors = []
     for key, texts in blocks.items():
+        if key in post_keys:
+            continue
         if key not in editable:
             errors.append(FieldError(f"blocks.{key}", "This kit has no such email."))
             continue
@@ -180,10 +194,12 @@ def due_times(steps: list[dict[str, Any]], start_at: datetime, zone: ZoneInfo) -
 
 def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
                options: dict[str, Any] | None = None, blocks: dict[str, Any] | None = None,
-               by: User | None = None, now: datetime | None = None) -> Launch:
+               by: User | None = None, now: datetime | None = None,
+               only_kinds: set[str] | None = None) -> Launch:
     """Launch the newest published version of ``kit`` for ``partner``: the one-click path
     when everything is left to its default (every subscribed contact of the default list,
-    starting now)."""
+    starting now). ``only_kinds`` keeps just the steps of those channels (autopilot
+    schedules a kit's posts, never its emails)."""
     now = now or utcnow()
     version = kits.latest_published(kit)
     if version is None or not kits.visible_to(partner, kit, now):
@@ -198,11 +214,14 @@ def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
     elif start_at > now + MAX_AHEAD:
         raise ValidationFailed([FieldError("start_at", "Start within a year.")])
     kept_blocks = check_blocks(version, blocks)
+    kinds = [k for k in _kinds(version) if only_kinds is None or k in only_kinds]
+    if not kinds:
+        raise LaunchBlocked(["This kit has nothing to send through the chosen channels."])
     kept_options: dict[str, Any] = {}
-    for kind in _kinds(version):
+    for kind in kinds:
         kept_options.update(channels.channel(kind).prepare(partner, version, options or {}))
-    problems = brand_problems(partner, version)
-    for kind in _kinds(version):
+    problems = brand_problems(partner, version, kinds)
+    for kind in kinds:
         problems += channels.channel(kind).problems(partner, version, kept_options)
     twin = _running_twin(partner, kit, kept_options)
     if twin is not None:
@@ -219,7 +238,7 @@ def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
                     status=LaunchStatus.SCHEDULED)
     db.session.add(launch)
     items = {i["key"]: i.get("kind", "email") for i in version.content.get("items", [])}
-    steps = version.content.get("steps", [])
+    steps = [s for s in version.content.get("steps", []) if items.get(s["item"]) in kinds]
     for number, (step, due) in enumerate(zip(steps, due_times(steps, start_at, zone),
                                              strict=True), start=1):
         launch.steps.append(LaunchStep(
@@ -227,6 +246,8 @@ def launch_kit(partner: Partner, kit: Kit, *, start_at: datetime | None = None,
             audience=step.get("audience", "all"), audience_step=step.get("audience_step"),
             due_at=due, status=StepStatus.WAITING))
     db.session.flush()
+    for kind in kinds:
+        channels.channel(kind).scheduled(launch)
     audit.record("launch.create", target=launch, actor=by,
                  after={"kit": kit.public_id, "version": version.number,
                         "start_at": start_at.isoformat(), "steps": len(steps)})
@@ -401,7 +422,8 @@ class StepProgress:
 
     @property
     def finished(self) -> int:
-        return self.total - self.counts.get("queued", 0) - self.counts.get("sending", 0)
+        return (self.total - self.counts.get("queued", 0) - self.counts.get("sending", 0)
+                - self.counts.get("held", 0))
 
 
 @dataclass

@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.pages.public import blueprint as landing
     from syndication.pages.views import blueprint as landing_pages
     from syndication.social import api as _social_api  # noqa: F401  (registers /api/v1/social)
+    from syndication.social import post_views as _social_posts  # noqa: F401  (its routes)
     from syndication.social.views import blueprint as social
     from tcma.admin import blueprint as admin
     from tcma.api import blueprint as api
@@ -115,6 +116,9 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.email.launching import init_app as init_email_channel
 
     init_email_channel(app)
+    from syndication.social.launching import init_app as init_post_channel
+
+    init_post_channel(app)
 
 
 def _landing_page_title(public_id: str) -> str | None:

@@ -148,6 +148,16 @@ DEFAULTS: dict[str, Any] = {
     "SOCIAL_EXPIRY_WARNING_DAYS": 7,
     #: Seconds a call to a network may take before it counts as failed.
     "SOCIAL_HTTP_TIMEOUT": 15,
+    #: How long a worker owns a post it is publishing; after this another may take it over
+    #: (first asking the network whether the post is already there). Above three calls'
+    #: timeouts: an image upload, the post, a lookup.
+    "SOCIAL_PUBLISH_LEASE_SECONDS": 120,
+    #: A post that cannot go out within this many hours of its time fails instead of
+    #: appearing late (a launch announcement a day late reads wrong); held posts too.
+    "SOCIAL_TIMELY_HOURS": 24,
+    #: Autopilot: how many hours before each post the partner is emailed (skip or edit),
+    #: unless the partner set their own.
+    "SOCIAL_AUTOPILOT_NOTICE_HOURS": 24,
 }
 
 

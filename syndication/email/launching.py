@@ -56,6 +56,9 @@ class EmailChannel:
         return [{"id": c.public_id, "name": c.name, "default": c.is_default,
                  "reachable": counts[c.id].sendable} for c in found]
 
+    def scheduled(self, launch: Launch) -> None:
+        pass  # the ledger is written when a step starts: the list may change until then
+
     def start_step(self, step: LaunchStep) -> None:
         sending.start_step(step)
 

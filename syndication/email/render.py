@@ -24,7 +24,7 @@ from campaigns.content import email_of, partner_values
 from campaigns.models import Launch, LaunchStep
 from syndication.email import opens
 from syndication.links.models import Channel
-from syndication.links.service import LinkSource, link_for, short_url
+from syndication.links.service import LinkSource, kit_slug, link_for, short_url
 from tcma.mail import SEVEN_BIT
 from tcma.models import utcnow
 from tcma.partners.models import Partner
@@ -51,11 +51,6 @@ class StepTemplate:
 
 _cache: dict[tuple, StepTemplate] = {}
 _cache_lock = threading.Lock()
-
-
-def kit_slug(name: str) -> str:
-    """A kit's name as it appears in ``utm_campaign``: lower-case words joined by dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "kit"
 
 
 def _track_links(document: str, partner: Partner, source: LinkSource) -> str:

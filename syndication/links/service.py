@@ -47,6 +47,11 @@ class LinkSource:
     id: str | None = None
 
 
+def kit_slug(name: str) -> str:
+    """A kit's name as it appears in ``utm_campaign``: lower-case words joined by dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "kit"
+
+
 # --- destinations ------------------------------------------------------------------------------
 
 

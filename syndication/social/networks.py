@@ -4,6 +4,11 @@ Each adapter does what connecting needs: the authorisation URL with the least sc
 needs, the code exchange, refresh and revocation where the network has them, and who the
 tokens act as (the identities a partner may pick). Base URLs come from configuration, so
 tests and demos point them at local servers (``syndication/social/fakes.py``).
+
+Publishing (``publish``, ``find_published``, ``delete``) is the other half of each adapter,
+in ``syndication/social/publishers.py``. The words of that interface (``Target``,
+``PostContent``, ``Published``) and every error (``NetworkError`` and its kinds) are defined
+there, below both halves so both can raise them, and imported from here by callers.
 """
 
 from __future__ import annotations
@@ -19,6 +24,19 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from flask import current_app
 
 from syndication.social.models import AccountKind, Network
+from syndication.social.publishers import (
+    FacebookPosts,
+    LinkedInPosts,
+    NetworkError,
+    TokenRejected,
+    XPosts,
+)
+from syndication.social.publishers import OutcomeUnknown as OutcomeUnknown
+from syndication.social.publishers import PostContent as PostContent
+from syndication.social.publishers import PostRejected as PostRejected
+from syndication.social.publishers import Published as Published
+from syndication.social.publishers import RateLimited as RateLimited
+from syndication.social.publishers import Target as Target
 
 
 @dataclass(frozen=True)
@@ -45,21 +63,6 @@ class Identity:
     access_token: str | None = field(default=None, repr=False)
 
 
-class NetworkError(Exception):
-    """A network call failed. ``permanent``: asking again will not help (reconnect)."""
-
-    def __init__(self, message: str, *, permanent: bool):
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-
-
-class TokenRejected(NetworkError):
-    """The network refuses the token: revoked, expired or the app was removed."""
-
-    def __init__(self, message: str):
-        super().__init__(message, permanent=True)
-
 
 class NetworkAdapter(Protocol):
     network: Network
@@ -77,6 +80,13 @@ class NetworkAdapter(Protocol):
     def revoke(self, token: str) -> None: ...
 
     def identities(self, grant: Grant) -> list[Identity]: ...
+
+    def publish(self, target: Target, content: PostContent) -> Published: ...
+
+    def find_published(self, target: Target, text: str, since: datetime
+                       ) -> Published | None: ...
+
+    def delete(self, target: Target, external_id: str) -> None: ...
 
 
 def s256(verifier: str) -> str:
@@ -96,6 +106,7 @@ def _grant(token: dict, now: datetime, *, refresh_token: str | None = None) -> G
                  expires_at=_after(now, token.get("expires_in")),
                  refresh_expires_at=_after(now, token.get("refresh_token_expires_in")),
                  scopes=" ".join(scope) if isinstance(scope, list) else scope.replace(",", " "))
+
 
 
 class _Base:
@@ -182,7 +193,7 @@ class _Base:
             self._raise_for(response)
 
 
-class LinkedIn(_Base):
+class LinkedIn(LinkedInPosts, _Base):
     """LinkedIn: the member's profile (OpenID Connect userinfo) and the organizations they
     administer (``organizationAcls``, Rest.li 2.0 with the ``LinkedIn-Version`` header)."""
 
@@ -241,11 +252,12 @@ class LinkedIn(_Base):
         return found
 
 
-class X(_Base):
+class X(XPosts, _Base):
     """X API v2: OAuth 2.0 with PKCE (S256), rotating refresh tokens (``offline.access``)."""
 
     network = Network.X
-    scopes = ("tweet.read", "tweet.write", "users.read", "offline.access")
+    # media.write: the v2 media upload, for posts with an image.
+    scopes = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
     auth_method = "client_secret_basic"
     pkce = True
 
@@ -275,8 +287,16 @@ class X(_Base):
         return [Identity(AccountKind.PROFILE, str(me["id"]), me.get("name") or me["username"],
                          handle=f"@{me['username']}", avatar_url=me.get("profile_image_url"))]
 
+    def _error_message(self, response: requests.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return super()._error_message(response)
+        details = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict)]
+        found = [body.get("detail") or body.get("title"), *details]
+        return " ".join(str(part) for part in found if part)[:300] or str(body)[:300]
 
-class Facebook(_Base):
+class Facebook(FacebookPosts, _Base):
     """Facebook Pages through the Graph API: the user's token is exchanged for a long-lived
     one, whose Page tokens do not expire. There is no refresh token (reconnect instead), and
     no per-Page revocation: revoking the user's grant would cut off every Page they picked."""
@@ -351,7 +371,6 @@ class Facebook(_Base):
             found.append(Identity(AccountKind.PAGE, str(page["id"]), page.get("name") or "Page",
                                   avatar_url=picture, access_token=page["access_token"]))
         return found
-
 
 ADAPTERS: dict[Network, type[_Base]] = {Network.LINKEDIN: LinkedIn, Network.X: X,
                                          Network.FACEBOOK: Facebook}

@@ -27,3 +27,39 @@ def _refresh_due() -> None:
 
     service.refresh_due()
     db.session.commit()
+
+
+#: How often due posts (and posts whose worker died) are looked for. A step that comes due
+#: queues its posts at once; this catches retries, releases and lost messages.
+DUE_POST_SECONDS = 5
+
+
+@actor(queue_name="social", max_retries=5, min_backoff=2_000, max_backoff=60_000,
+       time_limit=300_000)
+def publish_post(post_id: int) -> None:
+    """Publish one post on its account; a redelivered message publishes nothing twice."""
+    from syndication.social import publishing
+
+    publishing.publish(post_id)
+
+
+@scheduler.every(DUE_POST_SECONDS, "social.queue_due_posts")
+def _queue_due_posts() -> None:
+    from syndication.social import publishing
+    from tcma.extensions import db
+
+    publishing.queue_rows()
+    publishing.expire_held()
+    db.session.commit()
+
+
+@scheduler.every(60, "social.autopilot")
+def _autopilot() -> None:
+    """New kits in opted-in categories are scheduled; partners hear of posts before they
+    go out."""
+    from syndication.social import autopilot
+    from tcma.extensions import db
+
+    autopilot.run()
+    autopilot.notify_due()
+    db.session.commit()

@@ -15,9 +15,12 @@ blueprint = Blueprint("social", __name__)
 @blueprint.get("/social/accounts")
 @requires("social.connect")
 def accounts():
+    from syndication.social.autopilot import accounts_on
+
     rows = [(a, service.health(a)) for a in service.list_accounts()]
     return render_template("social/accounts.html", rows=rows, networks=[
-        (n, networks.is_configured(n)) for n in Network])
+        (n, networks.is_configured(n)) for n in Network],
+        autopilot_on=accounts_on([a.id for a, _ in rows]))
 
 
 @blueprint.post("/social/connect")

@@ -52,6 +52,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # social accounts: partners connect their own; vendor staff see token health counts only
     "social.connect": frozenset({PA, PU}),
     "social.health": frozenset({A, M, C}),
+    # social posts: partners edit, skip and plan their own (autopilot); staff follow them all
+    "social.posts": frozenset({PA, PU}),
+    "social.calendar": frozenset({A, M, C, PA, PU}),
     # partner side
     # tracking links: partners see and make their own, the vendor all of them
     "links.view": frozenset({A, M, C, F, PA, PU}),

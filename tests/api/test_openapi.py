@@ -335,6 +335,18 @@ def test_every_operation_answers_what_the_document_says(app, monkeypatch, doc, a
         {"day": 0, "time": "09:00", "item": "welcome"}]})
     c.call(marketer, "PUT", "/kits/{kit_id}/references", 200, kt,
            json={"landing_page_id": made_page["id"], "asset_ids": []})
+    post = {"key": "announce", "name": "Announcement",
+            "texts": {"linkedin": "New from {{ partner.display_name }}", "x": "New! Ask us"},
+            "link": "https://vendor.example/product", "hashtags": ["cloud"]}
+    c.call(marketer, "PUT", "/kits/{kit_id}/posts", 200, kt, json={"posts": [post]})
+    kp = {**kt, "post_key": "teaser"}
+    c.call(marketer, "PUT", "/kits/{kit_id}/posts/{post_key}", 200, kp,
+           json={**post, "key": "teaser", "editable": False})
+    c.call(marketer, "GET", "/kits/{kit_id}/posts", 200, kt)
+    c.call(marketer, "GET", "/kits/{kit_id}/posts/{post_key}", 200, kp)
+    c.call(marketer, "GET", "/kits/{kit_id}/posts/{post_key}/preview", 200, kp,
+           query_string={"partner": partner})
+    c.call(marketer, "DELETE", "/kits/{kit_id}/posts/{post_key}", 204, kp)
     c.response(marketer, "GET", "/kits/{kit_id}/emails/{email_key}/preview", 200,
                {**kt, "email_key": "welcome"}, query_string={"partner": partner})
     c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, kt)
@@ -547,6 +559,32 @@ def test_every_operation_answers_what_the_document_says(app, monkeypatch, doc, a
     c.call(pa, "GET", "/social/accounts", 200)
     c.call(pa, "GET", "/social/accounts/{account_id}", 200, sa)
     c.call(marketer, "GET", "/social/health", 200)
+    # Posts: a kit of one X post, launched for tomorrow on that account; the partner reads the
+    # calendar, rewrites the post, skips it and takes it back; autopilot on and off.
+    post_kit = c.call(marketer, "POST", "/kits", 201, json={"name": "Post kit",
+                                                           "tags": ["backup"]})
+    pk = {"kit_id": post_kit["id"]}
+    c.call(marketer, "PUT", "/kits/{kit_id}/posts", 200, pk, json={"posts": [{
+        "key": "announce", "name": "Announcement", "texts": {"x": "New from {{ "
+                                                                 "partner.display_name }}"},
+        "link": "https://vendor.example/new"}]})
+    c.call(marketer, "PUT", "/kits/{kit_id}/steps", 200, pk, json={"steps": [
+        {"day": 0, "time": "09:00", "item": "announce"}]})
+    c.call(marketer, "POST", "/kits/{kit_id}/publish", 201, pk)
+    c.call(pa, "POST", "/launches", 201, json={"kit_id": post_kit["id"], "start_at": tomorrow,
+                                              "social_account_ids": [sa["account_id"]]})
+    [scheduled] = c.call(pa, "GET", "/social/posts", 200,
+                         query_string={"account_id": sa["account_id"]})
+    assert scheduled["text"].startswith("New from Northwind IT\n\nhttp://localhost/r/")
+    sp = {"post_id": scheduled["id"]}
+    c.call(pa, "GET", "/social/posts/{post_id}", 200, sp)
+    c.call(pa, "PATCH", "/social/posts/{post_id}", 200, sp, json={"text": "Ours instead"})
+    c.call(pa, "POST", "/social/posts/{post_id}/skip", 200, sp)
+    c.call(pa, "POST", "/social/posts/{post_id}/unskip", 200, sp)
+    c.call(pa, "PUT", "/social/accounts/{account_id}/autopilot", 200, sa,
+           json={"categories": ["backup"], "notice_hours": 12})
+    assert c.call(pa, "GET", "/social/accounts/{account_id}/autopilot", 200, sa)[
+        "categories"] == ["backup"]
     c.call(pa, "DELETE", "/social/accounts/{account_id}", 204, sa)
 
     exercised = {(path, method) for path, method, status in c.checked}

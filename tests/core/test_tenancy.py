@@ -28,7 +28,9 @@ CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invi
                      "landing.partner_page", "landing.generic_page", "landing.media",
                      # an email's unsubscribe page and open pixel: its delivery's random ref
                      # stands for the recipient, who has no account
-                     "email_public.unsubscribe", "email_public.opened"}
+                     "email_public.unsubscribe", "email_public.opened",
+                     # autopilot's one-click skip: a signed token names the post
+                     "social.skip_link"}
 
 #: A valid JSON body per request model, so the request reaches the object lookup instead of
 #: stopping at validation.
@@ -69,6 +71,10 @@ VALID_BODIES = {
     "KitIn": {"name": "Hijacked"},
     "KitPatch": {"name": "Hijacked"},
     "EmailsIn": {"emails": []},
+    "PostsIn": {"posts": []},
+    "PostIn": {"key": "announce", "name": "Hijacked", "texts": {"x": "Hijacked"}},
+    "PostTextIn": {"text": "Hijacked"},
+    "AutopilotIn": {"categories": ["hijacked"]},
     "StepsIn": {"steps": []},
     "ReferencesIn": {"asset_ids": []},
     "LaunchIn": {"kit_id": "hijacked"},
@@ -123,6 +129,7 @@ def world(app, ctx, outbox, jobs, monkeypatch):
     b_launch = _launch(b, b_kit)
     b_fund, b_request, b_file = _fund_request(b, b_admin)
     b_social = _social_account(app, monkeypatch, b_admin)
+    b_post = _social_post(b, b_social)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -146,18 +153,20 @@ def world(app, ctx, outbox, jobs, monkeypatch):
             "page": 1,
             "kit_id": b_kit,
             "email_key": "welcome",
+            "post_key": "announce",
             "number": 1,
             "launch_id": b_launch,
             "fund_id": b_fund,
             "request_id": b_request,
             "file_id": b_file,
             "account_id": b_social,
+            "post_id": b_post,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
                     b_colleague.public_id, "bravo-secret-offer", b_link,
                     "bravo-secret-contact@example.com", b_launch, b_fund, b_request, b_file,
-                    "bravo-secret-invoice"],
+                    "bravo-secret-invoice", b_post, "Bravo Secret post text"],
     }
 
 
@@ -306,6 +315,25 @@ def _social_account(app, monkeypatch, partner_admin) -> str:
             return account.public_id
     finally:
         fake.close()
+
+
+def _social_post(partner, account_public_id: str) -> str:
+    """Partner B's post scheduled on its X account (the public id)."""
+    from datetime import timedelta
+
+    from syndication.social import service
+    from syndication.social.models import PostStatus, SocialPost
+    from tcma.extensions import db
+    from tcma.models import utcnow
+
+    account = service.get_account(account_public_id)
+    post = SocialPost(partner_id=partner.id, item="announce", kit_name="Bravo Secret kit",
+                      account_id=account.id, network=account.network,
+                      account_name=account.display_name, text="Bravo Secret post text",
+                      due_at=utcnow() + timedelta(days=2), status=PostStatus.SCHEDULED)
+    db.session.add(post)
+    db.session.commit()
+    return post.public_id
 
 
 def _contacts(partner) -> tuple[str, str, str]:

@@ -5,13 +5,9 @@ copies, and the ledger says sent for all."""
 from __future__ import annotations
 
 import collections
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -21,43 +17,18 @@ from syndication.email.models import Delivery, DeliveryStatus
 from tcma.extensions import db
 from tcma.models import utcnow
 from tcma.redis import redis_for
+from tests import workers
 from tests.core.test_mail import smtp_server
 from tests.syndication.email.world import add_contacts, published_kit, ready_partner
+from tests.workers import kill
 
 THREADS = 4
-TCMA = str(Path(sys.executable).with_name("tcma"))
 
 
-def start_worker(app, port: int) -> subprocess.Popen:
-    """A real worker (``tcma worker``, as the Procfile runs it) on this test's database,
-    Redis namespace and a loopback SMTP server; its own process group, to kill it whole."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TCMA_TEST_")}
-    env.update({
-        "TCMA_INSTANCE_PATH": app.instance_path,
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "BASE_URL": app.config["BASE_URL"],
-        "STORAGE_URL": app.config["STORAGE_URL"],
-        "MAIL_URL": f"smtp://127.0.0.1:{port}?tls=none",
-        "TCMA_REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"],
-        "TCMA_EMAIL_BATCH_LEASE_SECONDS": "2",
-    })
-    if app.config.get("REDIS_URL"):
-        env["REDIS_URL"] = app.config["REDIS_URL"]
-    else:
-        env.pop("REDIS_URL", None)
-    return subprocess.Popen(
-        [TCMA, "worker", "--processes", "1", "--threads", str(THREADS), "--queues", "send",
-         "default"], env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-
-
-def kill(worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.killpg(worker.pid, sig)
-    except ProcessLookupError:
-        pass
-    worker.wait(timeout=30)
+def start_worker(app, port: int):
+    """A worker sending through a loopback SMTP server, with 2-second batch leases."""
+    return workers.start_worker(app, queues=("send", "default"), threads=THREADS, env={
+        "MAIL_URL": f"smtp://127.0.0.1:{port}?tls=none", "TCMA_EMAIL_BATCH_LEASE_SECONDS": "2"})
 
 
 def open_rows() -> int:

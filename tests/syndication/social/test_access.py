@@ -66,7 +66,8 @@ def test_the_api_shows_accounts_with_their_health_and_never_a_token(app, ctx, fa
     data = body.get_json()
     assert (data["network"], data["kind"], data["handle"], data["status"]) == (
         "x", "profile", "@northwind_it", "connected")
-    assert data["scopes"] == ["tweet.read", "tweet.write", "users.read", "offline.access"]
+    assert data["scopes"] == ["tweet.read", "tweet.write", "users.read", "offline.access",
+                              "media.write"]
     for token in fakes.x.tokens:
         assert token not in body.get_data(as_text=True)
 

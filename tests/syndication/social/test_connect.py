@@ -26,7 +26,7 @@ def test_x_connects_with_pkce_and_the_least_scopes(fakes, partner_admin):
     client, user = partner_admin
     authorise = start(client, "x")
     query = parse_qs(urlsplit(authorise).query)
-    assert query["scope"] == ["tweet.read tweet.write users.read offline.access"]
+    assert query["scope"] == ["tweet.read tweet.write users.read offline.access media.write"]
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
 
     response = client.get(approve(authorise))
