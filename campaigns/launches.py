@@ -316,8 +316,10 @@ def queue_due_steps(now: datetime | None = None, limit: int = 500) -> int:
 
 def finish_step(step: LaunchStep, now: datetime | None = None) -> bool:
     """A channel sent everything of ``step``: mark it done and, when it was the launch's last,
-    the launch completed. True if this call finished it."""
+    the launch completed. True if this call finished it. Two conditional UPDATEs, so the
+    last two steps finishing at the same moment in two processes still complete it once."""
     now = now or utcnow()
+    launch_id = step.launch_id
     done = db.session.execute(
         update(LaunchStep).where(LaunchStep.id == step.id,
                                  LaunchStep.status == StepStatus.STARTED)
@@ -325,17 +327,20 @@ def finish_step(step: LaunchStep, now: datetime | None = None) -> bool:
         .execution_options(synchronize_session=False)).rowcount
     if done != 1:
         return False
-    db.session.refresh(step)
-    launch = step.launch
-    db.session.refresh(launch)
-    remaining = db.session.scalar(
-        select(db.func.count()).select_from(LaunchStep)
-        .where(LaunchStep.launch_id == launch.id,
-               LaunchStep.status.in_((StepStatus.WAITING, StepStatus.STARTED))))
-    if not remaining and launch.status in (LaunchStatus.RUNNING, LaunchStatus.SCHEDULED):
-        launch.status = LaunchStatus.COMPLETED
-        launch.finished_at = now
-    db.session.flush()
+    still_open = select(LaunchStep.id).where(
+        LaunchStep.launch_id == launch_id,
+        LaunchStep.status.in_((StepStatus.WAITING, StepStatus.STARTED))).exists()
+    db.session.execute(
+        update(Launch).where(Launch.id == launch_id,
+                             Launch.status.in_((LaunchStatus.RUNNING, LaunchStatus.SCHEDULED)),
+                             ~still_open)
+        .values(status=LaunchStatus.COMPLETED, finished_at=now)
+        .execution_options(synchronize_session=False))
+    # The rows changed under the ORM: objects already loaded read them again when used.
+    db.session.expire(step)
+    loaded = db.session.identity_map.get(db.session.identity_key(Launch, launch_id))
+    if loaded is not None:
+        db.session.expire(loaded)
     return True
 
 

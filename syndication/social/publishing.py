@@ -260,6 +260,12 @@ def queue_rows(*, step_id: int | None = None, launch_id: int | None = None,
 class _Claim:
     post_id: int
     token: str
+    #: The row had no unanswered call: the claim itself marked ``called_at`` (one commit
+    #: fewer per post), so leaving without calling must clear it again (``unmarked``).
+    fresh: bool = False
+
+    def unmarked(self) -> dict[str, Any]:
+        return {"called_at": None} if self.fresh else {}
 
     def write(self, **values: Any) -> bool:
         """Record an outcome, only if this worker still holds the row; commits."""
@@ -273,20 +279,29 @@ class _Claim:
 
 
 def _claim(post_id: int, now: datetime) -> _Claim | None:
+    """Take the row for this worker (committed). A row without an unanswered call is
+    claimed and marked as called in one statement; only a row with one (``called_at`` kept
+    from a timeout or a dead worker) is claimed as it is, to be looked up first."""
     token = secrets.token_hex(8)
-    claimed = db.session.execute(
-        update(SocialPost).where(
-            SocialPost.id == post_id,
-            or_(and_(SocialPost.status == PostStatus.SCHEDULED, SocialPost.due_at <= now,
-                     or_(SocialPost.next_attempt_at.is_(None),
-                         SocialPost.next_attempt_at <= now)),
-                and_(SocialPost.status == PostStatus.PUBLISHING,
-                     SocialPost.lease_until <= now)))
-        .values(status=PostStatus.PUBLISHING, claim=token, lease_until=now + lease(),
-                attempts=SocialPost.attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+    claimable = or_(and_(SocialPost.status == PostStatus.SCHEDULED, SocialPost.due_at <= now,
+                         or_(SocialPost.next_attempt_at.is_(None),
+                             SocialPost.next_attempt_at <= now)),
+                    and_(SocialPost.status == PostStatus.PUBLISHING,
+                         SocialPost.lease_until <= now))
+    values = dict(status=PostStatus.PUBLISHING, claim=token, lease_until=now + lease(),
+                  attempts=SocialPost.attempts + 1)
+    for fresh in (True, False):
+        condition = (SocialPost.called_at.is_(None) if fresh
+                     else SocialPost.called_at.is_not(None))
+        claimed = db.session.execute(
+            update(SocialPost).where(SocialPost.id == post_id, claimable, condition)
+            .values(**values, **({"called_at": now} if fresh else {}))
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed == 1:
+            db.session.commit()
+            return _Claim(post_id, token, fresh=fresh)
     db.session.commit()
-    return _Claim(post_id, token) if claimed == 1 else None
+    return None
 
 
 def publish(post_id: int, now: datetime | None = None) -> PostStatus | None:
@@ -303,11 +318,13 @@ def publish(post_id: int, now: datetime | None = None) -> PostStatus | None:
 
 
 def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStatus:
-    launch = db.session.get(Launch, post.launch_id) if post.launch_id else None
-    if launch is not None and launch.status is LaunchStatus.PAUSED:
-        claim.write(status=PostStatus.SCHEDULED, claim=None, lease_until=None)
+    launch_status = db.session.scalar(select(Launch.status).where(
+        Launch.id == post.launch_id)) if post.launch_id else None
+    if launch_status is LaunchStatus.PAUSED:
+        claim.write(status=PostStatus.SCHEDULED, claim=None, lease_until=None,
+                    **claim.unmarked())
         return PostStatus.SCHEDULED
-    if launch is not None and launch.status is LaunchStatus.CANCELLED:
+    if launch_status is LaunchStatus.CANCELLED:
         return _fail(claim, PostStatus.CANCELLED, "The launch was cancelled.", None)
     account = db.session.get(SocialAccount, post.account_id) if post.account_id else None
     if account is None:
@@ -317,7 +334,7 @@ def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStat
     adapter = networks.adapter_for(account.network)
     target = Target(account.kind, account.external_id, service.access_token(account))
 
-    if post.called_at is not None:
+    if not claim.fresh:
         # An earlier attempt called the network and never recorded the answer: the post may
         # be there already. Only a "no" from the network lets us post again.
         try:
@@ -343,15 +360,17 @@ def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStat
         content = _content(post, account.network)
     except _ImageNotReady:
         claim.write(status=PostStatus.SCHEDULED, claim=None, lease_until=None,
-                    next_attempt_at=now + IMAGE_WAIT)
+                    next_attempt_at=now + IMAGE_WAIT, **claim.unmarked())
         return PostStatus.SCHEDULED
     except PostRejected as exc:
         return _fail(claim, PostStatus.FAILED, exc.message, exc.reason)
 
     refreshed = False
+    marked = claim.fresh
     while True:
-        if not claim.write(called_at=now):
+        if not marked and not claim.write(called_at=now):
             return PostStatus.PUBLISHING  # the lease ran out and another worker took over
+        marked = False
         try:
             result = adapter.publish(target, content)
         except TokenRejected as exc:
@@ -440,6 +459,7 @@ def _fail(claim: _Claim, status: PostStatus, message: str, kind: str | None) -> 
 def _hold(claim: _Claim, account: SocialAccount, now: datetime) -> PostStatus:
     reason = account.status_reason or service.health(account, now).reason
     claim.write(status=PostStatus.NEEDS_RECONNECT, claim=None, lease_until=None,
+                **claim.unmarked(),
                 error=f"Reconnect {account.network.label} ({account.display_name}) to publish "
                       f"this post. {reason}"[:500], error_kind="token")
     return PostStatus.NEEDS_RECONNECT
@@ -476,15 +496,11 @@ def _late_message(post: SocialPost) -> str:
 
 
 def _finish_step_if_done(step_id: int | None, now: datetime) -> None:
-    if step_id is None:
+    if step_id is None or _open_rows(step_id):
         return
     step = db.session.get(LaunchStep, step_id)
-    if step is None:
-        return
-    db.session.refresh(step)
-    if step.status is StepStatus.STARTED and not _open_rows(step_id):
-        if launches.finish_step(step, now):
-            db.session.commit()
+    if step is not None and launches.finish_step(step, now):  # a no-op unless started
+        db.session.commit()
 
 
 def _open_rows(step_id: int) -> int:
