@@ -252,10 +252,15 @@ def test_the_api_publishes_and_shows_versions(app, client):
 def test_the_demo_kit_is_published_once_and_previews(ctx):
     from campaigns import demo
 
-    assert "published, version 1" in demo.load_demo()[0]
+    assert [line.endswith("(published, version 1)") for line in demo.load_demo()] == [
+        True, True]
     db.session.commit()
-    assert "already there" in demo.load_demo()[0]
-    kit = kits.catalogue(make_partner(tier="registered", region="APAC"))[0]
+    assert all("already there" in line for line in demo.load_demo())
+    kit, social = sorted(kits.catalogue(make_partner(tier="registered", region="APAC")),
+                         key=lambda k: k.name != demo.NAME)
+    assert social.name == demo.SOCIAL_NAME
+    assert [p["key"] for p in content.posts_of(kits.latest_published(social))] == [
+        "tile", "trial"]
     shown = content.preview(kits.latest_published(kit), "reminder", None)
     assert shown.subject == "Still thinking about backups, Kim?"
     assert "Müller-Lüdenscheidt" in shown.text
