@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import g, request
 
 from campaigns.models import Launch
-from syndication.social import autopilot, publishing, service
+from syndication.social import autopilot, posts, service
 from syndication.social.api_schemas import (
     AutopilotIn,
     AutopilotOut,
@@ -108,23 +108,23 @@ def list_social_posts():
         raise ValidationFailed(errors)
     account = (service.get_account(request.args["account_id"])
                if request.args.get("account_id") else None)
-    posts = publishing.calendar(start, end, account=account)
+    found = posts.calendar(start, end, account=account)
     if status:
-        posts = [p for p in posts if p.status.value == status]
-    return json_body([_post_out(p) for p in posts])
+        found = [p for p in found if p.status.value == status]
+    return json_body([_post_out(p) for p in found])
 
 
 @endpoint("/social/posts/<post_id>", "GET", summary="One social post", tag="social",
           permission="social.calendar", response=SocialPostOut)
 def get_social_post(post_id: str):
-    return json_body(_post_out(publishing.get_post(post_id)))
+    return json_body(_post_out(posts.get_post(post_id)))
 
 
 @endpoint("/social/posts/<post_id>", "PATCH", summary="Rewrite a post that has not gone out",
           tag="social", permission="social.posts", body=PostTextIn, response=SocialPostOut,
           errors={409: "The post went out, is going out, or may not be changed"})
 def edit_social_post(post_id: str, body: PostTextIn):
-    post = publishing.edit(publishing.get_post(post_id), body.text, by=g.user)
+    post = posts.edit(posts.get_post(post_id), body.text, by=g.user)
     db.session.commit()
     return json_body(_post_out(post))
 
@@ -133,7 +133,7 @@ def edit_social_post(post_id: str, body: PostTextIn):
           tag="social", permission="social.posts", response=SocialPostOut,
           errors={409: "The post went out or is going out"})
 def skip_social_post(post_id: str):
-    post = publishing.skip(publishing.get_post(post_id), by=g.user)
+    post = posts.skip(posts.get_post(post_id), by=g.user)
     db.session.commit()
     return json_body(_post_out(post))
 
@@ -143,7 +143,7 @@ def skip_social_post(post_id: str):
           permission="social.posts", response=SocialPostOut,
           errors={409: "The post is not skipped, or it is too late"})
 def unskip_social_post(post_id: str):
-    post = publishing.unskip(publishing.get_post(post_id), by=g.user)
+    post = posts.unskip(posts.get_post(post_id), by=g.user)
     db.session.commit()
     return json_body(_post_out(post))
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from campaigns import kits, launches
 from campaigns.models import Kit, KitStatus
-from syndication.social import publishing
+from syndication.social import scheduling
 from syndication.social.models import (
     AutopilotLaunch,
     AutopilotSetting,
@@ -181,7 +181,7 @@ def run(now: datetime | None = None) -> int:
             if (partner_id, kit.id) in done or not kits.visible_to(partner, kit, now):
                 continue
             version = kits.latest_published(kit)
-            networks = publishing.post_networks(version)
+            networks = scheduling.post_networks(version)
             chosen = [o for o in optins
                       if set(o.setting.categories) & set(kit.tags or [])
                       and o.account.network.value in networks

@@ -13,14 +13,14 @@ from flask import Flask
 
 from campaigns import channels
 from campaigns.models import KitVersion, Launch, LaunchStep
-from syndication.social import publishing
+from syndication.social import scheduling
 from tcma.partners.models import Partner
 
 
 class PostChannel:
     def prepare(self, partner: Partner, version: KitVersion,
                 options: dict[str, Any]) -> dict[str, Any]:
-        return {"social_account_ids": publishing.choose_accounts(
+        return {"social_account_ids": scheduling.choose_accounts(
             partner, version, options.get("social_account_ids"))}
 
     def problems(self, partner: Partner, version: KitVersion,
@@ -31,11 +31,11 @@ class PostChannel:
             return []
         chosen = options.get("social_account_ids")
         if chosen is None:
-            chosen = [a.public_id for a in publishing.usable_accounts(partner, version)]
+            chosen = [a.public_id for a in scheduling.usable_accounts(partner, version)]
         if not chosen:
             from syndication.social.models import Network
 
-            labels = sorted(Network(n).label for n in publishing.post_networks(version))
+            labels = sorted(Network(n).label for n in scheduling.post_networks(version))
             names = (", ".join(labels[:-1]) + " or " + labels[-1]) if len(labels) > 1 \
                 else "".join(labels)
             return [f"Connect a {names or 'social'} account to publish this kit's posts."]
@@ -53,19 +53,19 @@ class PostChannel:
                  "reachable": a.status.value != "broken"} for a in rows]
 
     def scheduled(self, launch: Launch) -> None:
-        publishing.schedule(launch)
+        scheduling.schedule(launch)
 
     def start_step(self, step: LaunchStep) -> None:
-        publishing.start_step(step)
+        scheduling.start_step(step)
 
     def resume(self, launch: Launch) -> None:
-        publishing.resume(launch)
+        scheduling.resume(launch)
 
     def cancel(self, launch: Launch) -> None:
-        publishing.cancel(launch)
+        scheduling.cancel(launch)
 
     def progress(self, launches: list[Launch]) -> dict[int, dict[str, int]]:
-        return publishing.counts(launches)
+        return scheduling.counts(launches)
 
     def messages(self, launch: Launch) -> list[dict[str, Any]]:
         from flask import url_for

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, g, redirect, render_template, request, url_for
 
 from campaigns.launches import zone_of
-from syndication.social import autopilot, publishing, service
+from syndication.social import autopilot, posts, service
 from syndication.social.models import PostStatus
 from syndication.social.views import blueprint
 from tcma import ratelimit
@@ -47,25 +47,25 @@ def calendar():
     account = None
     if request.args.get("account"):
         account = service.get_account(request.args["account"])
-    posts = publishing.calendar(start, end, account=account)
+    found = posts.calendar(start, end, account=account)
     by_day: dict[date, list] = {}
-    for post in posts:
+    for post in found:
         by_day.setdefault(post.due_at.astimezone(zone).date(), []).append(post)
     weeks = months.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     partners = {}
     if g.user.partner_id is None:
-        ids = {p.partner_id for p in posts}
+        ids = {p.partner_id for p in found}
         partners = {p.id: p for p in db.session.query(Partner).filter(Partner.id.in_(ids))}
     return render_template(
         "social/calendar.html", first=first, weeks=weeks, by_day=by_day, zone=zone,
         accounts=service.list_accounts() if g.user.partner_id else [], account=account,
-        previous=previous, following=following, partners=partners, total=len(posts))
+        previous=previous, following=following, partners=partners, total=len(found))
 
 
 def _post(post_id: str):
-    return publishing.get_post(post_id)
+    return posts.get_post(post_id)
 
 
 @blueprint.get("/social/posts/<post_id>")
@@ -90,7 +90,7 @@ def _post_page(post, *, can_change: bool, error: str | None = None, **extra):
 def post_edit(post_id: str):
     post = _post(post_id)
     try:
-        publishing.edit(post, request.form.get("text", ""), by=g.user)
+        posts.edit(post, request.form.get("text", ""), by=g.user)
     except (ValidationFailed, Conflict) as exc:
         db.session.rollback()
         post = _post(post_id)
@@ -105,13 +105,13 @@ def post_edit(post_id: str):
 @blueprint.post("/social/posts/<post_id>/skip")
 @requires("social.posts")
 def post_skip(post_id: str):
-    return _change(post_id, publishing.skip, "Skipped: this post will not go out.")
+    return _change(post_id, posts.skip, "Skipped: this post will not go out.")
 
 
 @blueprint.post("/social/posts/<post_id>/unskip")
 @requires("social.posts")
 def post_unskip(post_id: str):
-    return _change(post_id, publishing.unskip, "Scheduled again.")
+    return _change(post_id, posts.unskip, "Scheduled again.")
 
 
 def _change(post_id: str, action, done: str):
@@ -138,7 +138,7 @@ def skip_link(token: str):
             done = "This post was already skipped."
         else:
             try:
-                publishing.skip(post, by=None)
+                posts.skip(post, by=None)
                 db.session.commit()
                 done = "Skipped: this post will not go out."
             except Conflict as exc:

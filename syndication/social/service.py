@@ -204,7 +204,7 @@ def _save(user: User, network: Network, grant: Grant, identity: Identity,
     account.status, account.status_reason, account.warned_at = AccountStatus.CONNECTED, "", None
     account.connected_by_id = user.id
     db.session.flush()
-    from syndication.social.publishing import release_held
+    from syndication.social.scheduling import release_held
 
     release_held(account)  # posts held for a reconnect go out now, if still timely
     audit.record("social.connect", target=account, actor=user,
@@ -306,7 +306,7 @@ def disconnect(account: SocialAccount, *, by: User | None) -> bool:
     audit.record("social.disconnect", target=account, actor=by,
                  before={"network": account.network.value, "name": account.display_name},
                  after={"revoked": revoked})
-    from syndication.social.publishing import cancel_account_posts
+    from syndication.social.scheduling import cancel_account_posts
 
     cancel_account_posts(account)
     db.session.delete(account)

@@ -45,11 +45,11 @@ def publish_post(post_id: int) -> None:
 
 @scheduler.every(DUE_POST_SECONDS, "social.queue_due_posts")
 def _queue_due_posts() -> None:
-    from syndication.social import publishing
+    from syndication.social import scheduling
     from tcma.extensions import db
 
-    publishing.queue_rows()
-    publishing.expire_held()
+    scheduling.queue_rows()
+    scheduling.expire_held()
     db.session.commit()
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from campaigns import launches
 from campaigns.models import LaunchStatus, StepStatus
 from syndication.links.models import Channel, TrackingLink
-from syndication.social import publishing
-from syndication.social.models import AccountStatus, PostStatus, SocialPost
+from syndication.social import posts, publishing, scheduling
+from syndication.social.models import AccountStatus, PostStatus, SocialAccount, SocialPost
 from tcma.extensions import db
 from tcma.models import utcnow
 from tests.syndication.social.world import connect_accounts, post_kit
@@ -82,7 +82,7 @@ def test_a_redelivered_or_repeated_message_publishes_nothing_twice(app, ctx, fak
     for row in _posts():
         assert publishing.publish(row.id) is PostStatus.PUBLISHED
         assert publishing.publish(row.id) is None  # the same message again
-    assert publishing.queue_rows() == 0
+    assert scheduling.queue_rows() == 0
     assert len(fakes.linkedin.posts) == 1 and len(fakes.x.posts) == 1
 
 
@@ -114,7 +114,7 @@ def test_a_worker_that_died_after_calling_the_network_is_taken_over_without_a_re
     # What a worker killed between the network's answer and its commit leaves behind.
     claim = publishing._claim(row.id, utcnow())
     assert claim is not None
-    account = db.session.get(publishing.SocialAccount, row.account_id)
+    account = db.session.get(SocialAccount, row.account_id)
     from syndication.social import networks, service
 
     adapter = networks.adapter_for(account.network)
@@ -125,9 +125,9 @@ def test_a_worker_that_died_after_calling_the_network_is_taken_over_without_a_re
 
     # Its lease still runs: nobody else may touch the row.
     assert publishing.publish(row.id) is None
-    after_lease = utcnow() + publishing.lease() + timedelta(seconds=1)
+    after_lease = utcnow() + scheduling.lease() + timedelta(seconds=1)
     # The scheduler queues it again (with the X post nobody has published yet).
-    assert publishing.queue_rows(now=after_lease) == 2
+    assert scheduling.queue_rows(now=after_lease) == 2
     assert publishing.publish(row.id, now=after_lease) is PostStatus.PUBLISHED
     assert len(fakes.linkedin.posts) == 1
 
@@ -181,7 +181,7 @@ def test_a_revoked_token_holds_the_post_until_the_partner_reconnects(
     assert publishing.publish(row.id) is PostStatus.NEEDS_RECONNECT
     row = next(r for r in _posts() if r.network.value == "x")
     assert "Reconnect X" in row.error
-    account = db.session.get(publishing.SocialAccount, row.account_id)
+    account = db.session.get(SocialAccount, row.account_id)
     assert account.status is AccountStatus.BROKEN
     jobs.run()
     assert [m.subject for m in outbox.to(user.email)] == [
@@ -214,7 +214,7 @@ def test_a_post_the_network_rejects_fails_with_a_reason_the_partner_can_act_on(
     _launch(partner, post_kit())
     row = next(r for r in _posts() if r.network.value == "x")
     fakes.x.posts.append({"id": "1", "author": db.session.get(
-        publishing.SocialAccount, row.account_id).external_id, "text": row.text,
+        SocialAccount, row.account_id).external_id, "text": row.text,
         "created": fakes.x.now()})
     assert publishing.publish(row.id) is PostStatus.FAILED
     db.session.refresh(row)
@@ -229,7 +229,7 @@ def test_held_posts_fail_when_the_partner_does_not_reconnect_in_time(app, ctx, f
     assert {s.status for s in launch.steps} == {StepStatus.STARTED}
     for row in _posts():
         assert publishing.publish(row.id) is PostStatus.NEEDS_RECONNECT
-    assert publishing.expire_held(utcnow() + timedelta(hours=25)) == 2
+    assert scheduling.expire_held(utcnow() + timedelta(hours=25)) == 2
     db.session.commit()
     assert {r.status for r in _posts()} == {PostStatus.FAILED}
     db.session.refresh(launch)
@@ -243,7 +243,7 @@ def test_pausing_holds_posts_and_cancelling_drops_them(app, ctx, fakes, world):
                                               "item": "announce"}]), start_at=later)
     launches.pause(launch)
     db.session.commit()
-    assert publishing.queue_rows(now=later + timedelta(minutes=1)) == 0
+    assert scheduling.queue_rows(now=later + timedelta(minutes=1)) == 0
     launches.cancel(launch)
     db.session.commit()
     assert {r.status for r in _posts()} == {PostStatus.CANCELLED}
@@ -270,16 +270,16 @@ def test_the_partner_edits_and_skips_a_scheduled_post(app, ctx, fakes, world):
     later = utcnow() + timedelta(days=1)
     _launch(partner, post_kit(), start_at=later)
     x_row, linkedin_row = sorted(_posts(), key=lambda r: r.network.value != "x")
-    publishing.edit(x_row, "Our own words: https://mueller.example/backup", by=None)
+    posts.edit(x_row, "Our own words: https://mueller.example/backup", by=None)
     db.session.commit()
     assert x_row.edited and x_row.text.startswith("Our own words: http://localhost/r/")
     with pytest.raises(Exception, match="280"):
-        publishing.edit(x_row, "x" * 281, by=None)
+        posts.edit(x_row, "x" * 281, by=None)
     db.session.rollback()
-    publishing.skip(linkedin_row, by=None)
+    posts.skip(linkedin_row, by=None)
     db.session.commit()
     assert linkedin_row.status is PostStatus.SKIPPED
-    publishing.unskip(linkedin_row, by=None)
+    posts.unskip(linkedin_row, by=None)
     db.session.commit()
     assert linkedin_row.status is PostStatus.SCHEDULED
 
