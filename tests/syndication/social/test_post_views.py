@@ -14,7 +14,7 @@ from tcma.extensions import db
 from tcma.models import utcnow
 from tcma.tenancy import scope_session_to_partner
 from tests.factories import csrf_from, login, make_user
-from tests.syndication.social.world import connect_accounts, post_kit
+from tests.syndication.social.world import connect_accounts, image_asset, post_kit
 
 
 @pytest.fixture
@@ -85,3 +85,22 @@ def test_another_partner_cannot_see_or_touch_the_post(app, scheduled):
     month = post.due_at.strftime("%Y-%m")
     assert post.public_id not in outsider.get(f"/social/calendar?month={month}").get_data(
         as_text=True)
+
+
+def test_an_image_post_page_shows_the_partners_co_branded_picture(app, ctx, fakes,
+                                                                  partner_admin):
+    client, user = partner_admin
+    connect_accounts(client, user, ("linkedin",))
+    scope_session_to_partner(None)
+    asset = image_asset()
+    kit = post_kit(posts=[{"key": "banner", "name": "Banner", "image_asset_id": asset.public_id,
+                           "texts": {"linkedin": "Backups by {{ partner.display_name }}"}}],
+                   steps=[{"day": 0, "time": "09:00", "item": "banner"}])
+    launches.launch_kit(user.partner, kit, start_at=utcnow() + timedelta(days=1))
+    db.session.commit()
+    post = db.session.execute(select(SocialPost)).scalar_one()
+    page = client.get(f"/social/posts/{post.public_id}").get_data(as_text=True)
+    image = f"/library/{asset.public_id}/preview.png"
+    assert f'src="{image}"' in page
+    picture = client.get(image)
+    assert picture.status_code == 200 and picture.mimetype == "image/png"

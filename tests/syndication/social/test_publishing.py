@@ -15,7 +15,7 @@ from syndication.social import posts, publishing, scheduling
 from syndication.social.models import AccountStatus, PostStatus, SocialAccount, SocialPost
 from tcma.extensions import db
 from tcma.models import utcnow
-from tests.syndication.social.world import connect_accounts, post_kit
+from tests.syndication.social.world import connect_accounts, image_asset, post_kit
 
 
 def _posts() -> list[SocialPost]:
@@ -300,27 +300,10 @@ def test_a_lost_answer_the_network_will_not_let_us_check_fails_rather_than_risk_
     assert len(fakes.linkedin.posts) == 1
 
 
-def _image_asset():
-    import io
-
-    from PIL import Image
-
-    from assets import library
-    from assets.models import AssetStatus
-
-    image = io.BytesIO()
-    Image.new("RGB", (1200, 628), "#0a66c2").save(image, "PNG")
-    asset = library.create_asset({"title": "Backup banner"}, image.getvalue(), "banner.png",
-                                 by=None, tiers=["gold"], regions=["EMEA"])
-    asset.status = AssetStatus.PUBLISHED
-    db.session.commit()
-    return asset
-
-
 def test_an_image_post_waits_for_the_partners_copy_then_uploads_it(app, ctx, fakes, world,
                                                                     jobs):
     partner, _ = world
-    asset = _image_asset()
+    asset = image_asset()
     kit = post_kit(posts=[{"key": "banner", "name": "Banner", "image_asset_id": asset.public_id,
                            "texts": {"linkedin": "Backups by {{ partner.display_name }}",
                                      "x": "Backups by {{ partner.display_name }}"},

@@ -56,3 +56,21 @@ def post_kit(name: str = "Cloud backup posts", *, posts=None, steps=None, emails
     kits.publish(kit, by=None)
     db.session.commit()
     return kit
+
+
+def image_asset():
+    """A published image asset every partner may use (no zones: the copy is the picture)."""
+    import io
+
+    from PIL import Image
+
+    from assets import library
+    from assets.models import AssetStatus
+
+    image = io.BytesIO()
+    Image.new("RGB", (1200, 628), "#0a66c2").save(image, "PNG")
+    asset = library.create_asset({"title": "Backup banner"}, image.getvalue(), "banner.png",
+                                 by=None, tiers=["gold"], regions=["EMEA"])
+    asset.status = AssetStatus.PUBLISHED
+    db.session.commit()
+    return asset
