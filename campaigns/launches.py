@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns import channels, kits
 from campaigns.content import emails_of
@@ -280,8 +281,9 @@ def start_step(step_id: int, now: datetime | None = None) -> bool:
     step = db.session.get(LaunchStep, step_id)
     if step is None or step.status is not StepStatus.WAITING or step.due_at > now:
         return False
-    launch = step.launch
-    if launch.status not in ACTIVE:
+    # The launch's state as one column: loading the launch would load all its steps too.
+    if db.session.scalar(select(Launch.status).where(Launch.id == step.launch_id)) \
+            not in ACTIVE:
         return False
     claimed = db.session.execute(
         update(LaunchStep).where(LaunchStep.id == step_id,
@@ -290,9 +292,15 @@ def start_step(step_id: int, now: datetime | None = None) -> bool:
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         return False
-    db.session.refresh(step)
-    if launch.status is LaunchStatus.SCHEDULED:
-        launch.status = LaunchStatus.RUNNING
+    set_committed_value(step, "status", StepStatus.STARTED)
+    set_committed_value(step, "started_at", now)
+    db.session.execute(
+        update(Launch).where(Launch.id == step.launch_id,
+                             Launch.status == LaunchStatus.SCHEDULED)
+        .values(status=LaunchStatus.RUNNING).execution_options(synchronize_session=False))
+    loaded = db.session.identity_map.get(db.session.identity_key(Launch, step.launch_id))
+    if loaded is not None:
+        db.session.expire(loaded)
     channels.channel(step.kind).start_step(step)
     db.session.flush()
     return True

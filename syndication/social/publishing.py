@@ -80,14 +80,16 @@ class _Claim:
     def unmarked(self) -> dict[str, Any]:
         return {"called_at": None} if self.fresh else {}
 
-    def write(self, **values: Any) -> bool:
-        """Record an outcome, only if this worker still holds the row; commits."""
+    def write(self, *, commit: bool = True, **values: Any) -> bool:
+        """Record an outcome, only if this worker still holds the row; commits unless told
+        not to (the caller then commits it with more)."""
         done = db.session.execute(
             update(SocialPost).where(SocialPost.id == self.post_id,
                                      SocialPost.claim == self.token,
                                      SocialPost.status == PostStatus.PUBLISHING)
             .values(**values).execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return done == 1
 
 
@@ -127,6 +129,7 @@ def publish(post_id: int, now: datetime | None = None) -> PostStatus | None:
     post = db.session.get(SocialPost, post_id)
     outcome = _publish_claimed(post, claim, now)
     _finish_step_if_done(post.step_id, now)
+    db.session.commit()
     return outcome
 
 
@@ -255,9 +258,12 @@ def _refresh(account: SocialAccount, now: datetime) -> bool:
 
 def _published(claim: _Claim, post: SocialPost, result: Published, now: datetime
                ) -> PostStatus:
+    # Committed by ``publish`` with the step's completion, a moment later. Should that
+    # commit never happen, the row keeps ``called_at``: the lookup finds the post.
     if claim.write(status=PostStatus.PUBLISHED, external_id=result.external_id,
                    external_url=result.url, published_at=now, called_at=None, claim=None,
-                   lease_until=None, next_attempt_at=None, error="", error_kind=None):
+                   lease_until=None, next_attempt_at=None, error="", error_kind=None,
+                   commit=False):
         log.info("post %s published on %s as %s", post.public_id, post.network.value,
                  result.external_id)
     return PostStatus.PUBLISHED
@@ -306,5 +312,5 @@ def _finish_step_if_done(step_id: int | None, now: datetime) -> None:
     if step_id is None or open_rows(step_id):
         return
     step = db.session.get(LaunchStep, step_id)
-    if step is not None and launches.finish_step(step, now):  # a no-op unless started
-        db.session.commit()
+    if step is not None:
+        launches.finish_step(step, now)  # a no-op unless started; the caller commits
