@@ -60,6 +60,8 @@ def test_a_partner_connects_linkedin_launches_a_kit_and_sees_the_post_published(
     expect(page.locator("#post-previews .social-post.linkedin")).to_contain_text(
         "Müller Systemhaus now offers cloud backup")
     expect(page.get_by_text("Before you can launch")).to_have_count(0)
+    expect(page.locator("#post-accounts")).to_contain_text(
+        "Goes to LinkedIn: Lina Member. Not connected: X, Facebook")
     page.screenshot(path=str(shots_dir / "social-kit.png"), full_page=True)
     page.get_by_role("button", name="Launch", exact=True).click()
     expect(page.locator("#launch-posts")).to_contain_text("LinkedIn: Lina Member")
