@@ -35,7 +35,8 @@ def edit(post: SocialPost, text: str, *, by: User | None) -> SocialPost:
     """The partner rewrites a post that has not gone out: the whole text as it will appear
     (link and hashtags included, as shown to them). Links become tracking links and the
     network's limit is checked on the final text."""
-    from campaigns.posts import LIMITS, weighted_length
+    from campaigns.post_length import weighted_length
+    from campaigns.posts import LIMITS
 
     if post.status not in (PostStatus.SCHEDULED, PostStatus.NEEDS_RECONNECT):
         raise Conflict(f"A {post.status.value.replace('_', ' ')} post cannot be edited.")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from campaigns import content, kits, posts
 from campaigns.models import KitStatus
-from campaigns.posts import weighted_length
+from campaigns.post_length import weighted_length
 from tcma.auth.models import Role
 from tcma.errors import NotFound, ValidationFailed
 from tcma.extensions import db
