@@ -325,3 +325,23 @@ def test_an_image_post_waits_for_the_partners_copy_then_uploads_it(app, ctx, fak
     assert uploaded["type"] == "image/png" and uploaded["data"][:8] == b"\x89PNG\r\n\x1a\n"
     # With an image, the tracking link goes in the text (no link card beside a photo).
     assert "http://localhost/r/" in linkedin_post["text"] and linkedin_post["link"] is None
+
+
+def test_an_image_the_network_rejects_fails_the_post_with_the_networks_reason(
+        app, ctx, fakes, world, jobs):
+    partner, _ = world
+    asset = image_asset()
+    kit = post_kit(posts=[{"key": "banner", "name": "Banner", "image_asset_id": asset.public_id,
+                           "texts": {"x": "Backups by {{ partner.display_name }}"}}],
+                   steps=[{"day": 0, "time": "09:00", "item": "banner"}])
+    fakes.x.max_image_bytes = 100  # smaller than any picture
+    _launch(partner, kit)
+    jobs.run()  # the co-branded copy is made; the post's try may come before or after it
+    row = next(r for r in _posts() if r.network.value == "x")
+    if row.status is PostStatus.SCHEDULED:  # it came first, and waits for the copy
+        later = row.next_attempt_at + timedelta(seconds=1)
+        assert publishing.publish(row.id, now=later) is PostStatus.FAILED
+        db.session.refresh(row)
+    assert row.status is PostStatus.FAILED
+    assert row.error_kind == "media" and row.error
+    assert fakes.x.posts == []
