@@ -24,9 +24,10 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from campaigns import launches
@@ -53,6 +54,7 @@ from syndication.social.scheduling import late_message, lease, open_rows, reques
 from tcma.extensions import db
 from tcma.models import utcnow
 from tcma.partners.models import Partner
+from tcma.redis import redis_for
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,14 @@ def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStat
 
     if now > post.due_at + timely():
         return _fail(claim, PostStatus.FAILED, late_message(post), "timeout")
+    limited_until = _limited_until(account, now)
+    if limited_until is not None:
+        # Another post of this account hit the network's limit: wait for its reset instead
+        # of spending a call on a certain 429.
+        return _retry(claim, post, NetworkError(
+            f"{account.network.label} asked us to slow down for this account; next try "
+            f"{limited_until:%H:%M:%S} UTC.", permanent=False), now,
+            wait=limited_until - now)
     try:
         content = _content(post, account.network)
     except _ImageNotReady:
@@ -201,7 +211,9 @@ def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStat
         except OutcomeUnknown as exc:
             return _retry(claim, post, exc, now, keep_called=True)
         except RateLimited as exc:
-            return _retry(claim, post, exc, now, wait=timedelta(seconds=exc.retry_after))
+            wait = timedelta(seconds=exc.retry_after)
+            _limit(account, now + wait)
+            return _retry(claim, post, exc, now, wait=wait)
         except PostRejected as exc:
             return _fail(claim, PostStatus.FAILED, exc.message, exc.reason)
         except NetworkError as exc:
@@ -213,6 +225,27 @@ def _publish_claimed(post: SocialPost, claim: _Claim, now: datetime) -> PostStat
 
 class _ImageNotReady(Exception):
     pass
+
+
+def _limit_key(account: SocialAccount) -> str:
+    return (f"{current_app.config['REDIS_NAMESPACE']}:social:limited:"
+            f"{account.network.value}:{account.external_id}")
+
+
+def _limit(account: SocialAccount, until: datetime) -> None:
+    """Remember, for every worker, that the network wants this account left alone until
+    ``until`` (its rate limit's reset)."""
+    seconds = max(1.0, (until - utcnow()).total_seconds())
+    redis_for(current_app).set(_limit_key(account), until.timestamp(),
+                               px=int((seconds + 60) * 1000))
+
+
+def _limited_until(account: SocialAccount, now: datetime) -> datetime | None:
+    raw = redis_for(current_app).get(_limit_key(account))
+    if raw is None:
+        return None
+    until = datetime.fromtimestamp(float(raw), tz=UTC)
+    return until if until > now else None
 
 
 def _content(post: SocialPost, network: Network) -> PostContent:

@@ -146,6 +146,27 @@ def test_a_rate_limit_waits_for_the_networks_reset(app, ctx, fakes, world):
     assert len(fakes.x.posts) == 1
 
 
+def test_a_rate_limit_holds_the_accounts_other_posts_without_calling_the_network(
+        app, ctx, fakes, world):
+    partner, _ = world
+    two = [{"day": 0, "time": "09:00", "item": "announce"},
+           {"day": 0, "time": "09:00", "item": "again"}]
+    posts_ = [{"key": "announce", "name": "One", "texts": {"x": "First from us"}},
+              {"key": "again", "name": "Two", "texts": {"x": "Second from us"}}]
+    _launch(partner, post_kit(posts=posts_, steps=two))
+    first, second = [r for r in _posts() if r.network.value == "x"]
+    fakes.x.rate_limit(1, reset_in=300)
+    now = utcnow()
+    assert publishing.publish(first.id, now=now) is PostStatus.SCHEDULED
+    calls = len(fakes.x.received)
+    assert publishing.publish(second.id, now=now) is PostStatus.SCHEDULED
+    assert len(fakes.x.received) == calls  # no call spent on a certain 429
+    db.session.refresh(second)
+    assert second.next_attempt_at >= now + timedelta(seconds=280)
+    assert "slow down" in second.error
+    assert publishing.publish(second.id, now=second.next_attempt_at) is PostStatus.PUBLISHED
+
+
 def test_an_outage_backs_off_and_fails_only_once_the_post_is_no_longer_timely(
         app, ctx, fakes, world):
     partner, _ = world
