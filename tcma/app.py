@@ -83,6 +83,9 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.social import api as _social_api  # noqa: F401  (registers /api/v1/social)
     from syndication.social import post_views as _social_posts  # noqa: F401  (its routes)
     from syndication.social.views import blueprint as social
+    from syndication.widget import api as _widget_api  # noqa: F401  (/api/v1/widget routes)
+    from syndication.widget.public_views import blueprint as widget_embed
+    from syndication.widget.views import blueprint as widgets
     from tcma.admin import blueprint as admin
     from tcma.api import blueprint as api
     from tcma.auth.sso import blueprint as sso
@@ -98,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (health, auth, sso, portal, partners, admin, program, files, outbox, webhooks,
                assets, kits, links, landing, landing_pages, leads, lead_routing, contacts,
-               email_public, mdf, social, api):
+               email_public, mdf, social, widgets, widget_embed, api):
         app.register_blueprint(bp)
     # Kits reference landing pages, which live above campaigns (syndication -> campaigns):
     # syndication's lookup is handed to campaigns here, as assets.qr gets its link maker.

@@ -21,7 +21,9 @@ API_PREFIX = "/api/"
 #: session and carry their own signed, page-bound form token instead; one-click unsubscribes
 #: (``/u/``, RFC 8058) come from mail clients with no session, and mail-feedback
 #: notifications (``/email/feedback/``) from mail services, which sign them instead.
-CSRF_EXEMPT_PREFIXES = (API_PREFIX, "/p/", "/u/", "/email/feedback/")
+#: Paths posted to without a session: token-authenticated API calls, public lead forms, the
+#: one-click unsubscribe, mail-service feedback, and embedded widgets' impression beacons.
+CSRF_EXEMPT_PREFIXES = (API_PREFIX, "/p/", "/u/", "/email/feedback/", "/embed/")
 
 
 #: Endpoints that never act for a signed-in user, so the user is not looked up (the tracking

@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # social posts: partners edit, skip and plan their own (autopilot); staff follow them all
     "social.posts": frozenset({PA, PU}),
     "social.calendar": frozenset({A, M, C, PA, PU}),
+    # web widget: the vendor authors syndicated content; partners build their own widgets
+    "widget.content": frozenset({A, M}),
+    "widget.build": frozenset({PA, PU}),
     # partner side
     # tracking links: partners see and make their own, the vendor all of them
     "links.view": frozenset({A, M, C, F, PA, PU}),

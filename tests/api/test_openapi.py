@@ -587,6 +587,25 @@ def test_every_operation_answers_what_the_document_says(app, monkeypatch, doc, a
         "categories"] == ["backup"]
     c.call(pa, "DELETE", "/social/accounts/{account_id}", 204, sa)
 
+    # Web widget: a marketer's syndicated article; the partner's widget and its snippet.
+    item = c.call(marketer, "POST", "/widget/items", 201, json={
+        "kind": "article", "title": "Backup guide", "body": "<p>Guide</p>",
+        "publish_at": "2026-01-01T00:00:00Z"})
+    wi = {"item_id": item["id"]}
+    c.call(marketer, "GET", "/widget/items", 200)
+    c.call(marketer, "GET", "/widget/items/{item_id}", 200, wi)
+    c.call(marketer, "PATCH", "/widget/items/{item_id}", 200, wi, json={"title": "Guide v2"})
+    widget = c.call(pa, "POST", "/widgets", 201, json={"name": "Sidebar",
+                                                        "domains": ["www.northwind.example"]})
+    ww = {"widget_id": widget["id"]}
+    c.call(pa, "GET", "/widgets", 200)
+    c.call(pa, "GET", "/widgets/{widget_id}", 200, ww)
+    c.call(pa, "PATCH", "/widgets/{widget_id}", 200, ww, json={"layout": "list"})
+    snippet = c.call(pa, "GET", "/widgets/{widget_id}/snippet", 200, ww)
+    assert 'data-tcma-widget="' in snippet["html"] and "<a href=" in snippet["html"]
+    c.call(pa, "DELETE", "/widgets/{widget_id}", 204, ww)
+    c.call(marketer, "DELETE", "/widget/items/{item_id}", 204, wi)
+
     exercised = {(path, method) for path, method, status in c.checked}
     assert exercised == documented_operations(doc)
 

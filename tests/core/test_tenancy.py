@@ -30,7 +30,11 @@ CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invi
                      # stands for the recipient, who has no account
                      "email_public.unsubscribe", "email_public.opened",
                      # autopilot's one-click skip: a signed token names the post
-                     "social.skip_link"}
+                     "social.skip_link",
+                     # a widget's public embed, reader pages and impression beacon: the
+                     # widget's 128-bit token is pasted into the partner's own website
+                     "widget_embed.frame", "widget_embed.reader", "widget_embed.reader_index",
+                     "widget_embed.seen"}
 
 #: A valid JSON body per request model, so the request reaches the object lookup instead of
 #: stopping at validation.
@@ -94,6 +98,10 @@ VALID_BODIES = {
     "CancellationIn": {},
     "PaymentIn": {"reference": "Hijacked"},
     "PaymentRunIn": {"request_ids": ["hijacked"], "reference": "Hijacked"},
+    "ItemFields": {"kind": "article", "title": "Hijacked", "body": "<p>Hijacked</p>"},
+    "SyndicatedItemPatch": {"title": "Hijacked"},
+    "WidgetFields": {"name": "Hijacked"},
+    "WidgetPatch": {"name": "Hijacked"},
 }
 
 
@@ -130,6 +138,7 @@ def world(app, ctx, outbox, jobs, monkeypatch):
     b_fund, b_request, b_file = _fund_request(b, b_admin)
     b_social = _social_account(app, monkeypatch, b_admin)
     b_post = _social_post(b, b_social)
+    b_item, b_widget, b_widget_token = _widget(b)
     assert messages, "expected an outbox message to point at"
     return {
         "a_admin": a_admin,
@@ -161,12 +170,15 @@ def world(app, ctx, outbox, jobs, monkeypatch):
             "file_id": b_file,
             "account_id": b_social,
             "post_id": b_post,
+            "item_id": b_item,
+            "widget_id": b_widget,
         },
         # Strings only partner B's data contains.
         "markers": ["Bravo Secret", "bravo-secret.test", "+49 30 1234567", b.public_id,
                     b_colleague.public_id, "bravo-secret-offer", b_link,
                     "bravo-secret-contact@example.com", b_launch, b_fund, b_request, b_file,
-                    "bravo-secret-invoice", b_post, "Bravo Secret post text"],
+                    "bravo-secret-invoice", b_post, "Bravo Secret post text", b_widget,
+                    b_widget_token, "Bravo Secret widget", "bravo-secret.example"],
     }
 
 
@@ -334,6 +346,30 @@ def _social_post(partner, account_public_id: str) -> str:
     db.session.add(post)
     db.session.commit()
     return post.public_id
+
+
+def _widget(partner) -> tuple[str, str, str]:
+    """A live syndicated item (vendor-only to edit) and B's widget, with an impression:
+    (item public id, widget public id, widget token)."""
+    from datetime import timedelta
+
+    from syndication.widget import content, impressions
+    from syndication.widget import service as widgets
+    from tcma.extensions import db
+    from tcma.models import utcnow
+
+    item = content.create_item({"kind": "article", "title": "Gold guide", "body": "<p>x</p>",
+                                "allowed_tiers": ["gold"],
+                                "publish_at": (utcnow() - timedelta(hours=1)).isoformat()},
+                               by=None, tiers=["gold", "silver"], regions=["EMEA"],
+                               types=["reseller"])
+    widget = widgets.create_widget(partner, {"name": "Bravo Secret widget",
+                                             "domains": ["www.bravo-secret.example"]}, by=None)
+    db.session.flush()
+    impressions.record_impression(widget, [item.public_id], ip="192.0.2.1",
+                              user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0")
+    db.session.commit()
+    return item.public_id, widget.public_id, widget.token
 
 
 def _contacts(partner) -> tuple[str, str, str]:
