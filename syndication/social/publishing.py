@@ -82,16 +82,14 @@ class _Claim:
     def unmarked(self) -> dict[str, Any]:
         return {"called_at": None} if self.fresh else {}
 
-    def write(self, *, commit: bool = True, **values: Any) -> bool:
-        """Record an outcome, only if this worker still holds the row; commits unless told
-        not to (the caller then commits it with more)."""
+    def write(self, **values: Any) -> bool:
+        """Record an outcome, only if this worker still holds the row; commits."""
         done = db.session.execute(
             update(SocialPost).where(SocialPost.id == self.post_id,
                                      SocialPost.claim == self.token,
                                      SocialPost.status == PostStatus.PUBLISHING)
             .values(**values).execution_options(synchronize_session=False)).rowcount
-        if commit:
-            db.session.commit()
+        db.session.commit()
         return done == 1
 
 
@@ -291,12 +289,12 @@ def _refresh(account: SocialAccount, now: datetime) -> bool:
 
 def _published(claim: _Claim, post: SocialPost, result: Published, now: datetime
                ) -> PostStatus:
-    # Committed by ``publish`` with the step's completion, a moment later. Should that
-    # commit never happen, the row keeps ``called_at``: the lookup finds the post.
+    # Committed before the step's open rows are counted: counted inside this transaction,
+    # two posts of one step published at the same moment would each see the other still
+    # open, and neither would finish the step.
     if claim.write(status=PostStatus.PUBLISHED, external_id=result.external_id,
                    external_url=result.url, published_at=now, called_at=None, claim=None,
-                   lease_until=None, next_attempt_at=None, error="", error_kind=None,
-                   commit=False):
+                   lease_until=None, next_attempt_at=None, error="", error_kind=None):
         log.info("post %s published on %s as %s", post.public_id, post.network.value,
                  result.external_id)
     return PostStatus.PUBLISHED

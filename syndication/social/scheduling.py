@@ -224,6 +224,17 @@ def open_rows(step_id: int) -> int:
 # --- holds, reconnecting, control ------------------------------------------------------------
 
 
+def finish_done_steps(now: datetime | None = None) -> int:
+    """Finish started post steps with nothing left open (the scheduler's job): the safety
+    net under a worker that died between publishing a step's last post and finishing it."""
+    open_posts = select(SocialPost.id).where(SocialPost.step_id == LaunchStep.id,
+                                             SocialPost.status.not_in(FINAL_POST_STATES))
+    steps = db.session.execute(select(LaunchStep).where(
+        LaunchStep.kind == "post", LaunchStep.status == StepStatus.STARTED,
+        ~open_posts.exists())).scalars().all()
+    return sum(launches.finish_step(step, now) for step in steps)
+
+
 def release_held(account: SocialAccount, now: datetime | None = None) -> int:
     """The partner reconnected ``account``: its held posts go out if still timely, the
     others fail saying why. Returns how many were released."""

@@ -50,6 +50,7 @@ def _queue_due_posts() -> None:
 
     scheduling.queue_rows()
     scheduling.expire_held()
+    scheduling.finish_done_steps()
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import launches
-from campaigns.models import LaunchStatus, StepStatus
+from campaigns.models import Launch, LaunchStatus, LaunchStep, StepStatus
 from syndication.links.models import Channel, TrackingLink
 from syndication.social import posts, publishing, scheduling
 from syndication.social.models import AccountStatus, PostStatus, SocialAccount, SocialPost
@@ -366,3 +366,22 @@ def test_an_image_the_network_rejects_fails_the_post_with_the_networks_reason(
     assert row.status is PostStatus.FAILED
     assert row.error_kind == "media" and row.error
     assert fakes.x.posts == []
+
+
+def test_a_step_left_started_with_everything_published_is_finished_by_the_scheduler(
+        app, ctx, fakes, world):
+    from sqlalchemy import update
+
+    partner, _ = world
+    launch = _launch(partner, post_kit())
+    for row in _posts():
+        assert publishing.publish(row.id) is PostStatus.PUBLISHED
+    # What a worker killed between a step's last post and finishing the step leaves behind.
+    db.session.execute(update(LaunchStep).values(status=StepStatus.STARTED, finished_at=None))
+    db.session.execute(update(Launch).values(status=LaunchStatus.RUNNING, finished_at=None))
+    db.session.commit()
+    assert scheduling.finish_done_steps() == 1
+    db.session.commit()
+    db.session.refresh(launch)
+    assert launch.status is LaunchStatus.COMPLETED
+    assert scheduling.finish_done_steps() == 0
