@@ -202,6 +202,19 @@ def load(wrk: str, url: str, seconds: int) -> dict:
             "socket_errors": errors.group(1) if errors else ""}
 
 
+def measure(wrk: str, app: str, env: dict[str, str], path: str) -> tuple[dict, dict]:
+    """Serve ``app`` under gunicorn, warm it up with a short run on ``path``, then measure
+    it; returns (warm-up, measured) results."""
+    port = free_port()
+    server = serve(app, env, port)
+    try:
+        ready(f"http://127.0.0.1:{port}{path}")
+        warm = load(wrk, f"http://127.0.0.1:{port}{path}", 2)
+        return warm, load(wrk, f"http://127.0.0.1:{port}{path}", DURATION)
+    finally:
+        stop(server)
+
+
 def drain_and_count(env: dict[str, str], expected: int) -> tuple[int, int, float]:
     """Run a worker until the buffer is empty; answer (stored clicks, stored human clicks,
     seconds it took)."""
@@ -244,24 +257,10 @@ def main() -> None:
         code, location = make_link(env)
         results: dict = {}
 
-        port = free_port()
         baseline_env = {**env, "BENCH_LINKS": json.dumps({code: location})}
-        server = serve("bench.redirect:baseline_app()", baseline_env, port)
-        try:
-            ready(f"http://127.0.0.1:{port}/r/{code}")
-            load(wrk, f"http://127.0.0.1:{port}/r/{code}", 2)
-            results["baseline"] = load(wrk, f"http://127.0.0.1:{port}/r/{code}", DURATION)
-        finally:
-            stop(server)
-
-        port = free_port()
-        server = serve("tcma.app:create_app()", env, port)
-        try:
-            ready(f"http://127.0.0.1:{port}/r/{code}")
-            warm = load(wrk, f"http://127.0.0.1:{port}/r/{code}", 2)
-            results["ours"] = load(wrk, f"http://127.0.0.1:{port}/r/{code}", DURATION)
-        finally:
-            stop(server)
+        _, results["baseline"] = measure(wrk, "bench.redirect:baseline_app()", baseline_env,
+                                         f"/r/{code}")
+        warm, results["ours"] = measure(wrk, "tcma.app:create_app()", env, f"/r/{code}")
         sent = warm["requests"] + results["ours"]["requests"]
         stored, human, drain_s = drain_and_count(env, sent)
     finally:

@@ -115,6 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     from syndication.links.views import init_app as init_links
 
     init_links(app)
+    from syndication.widget.public_views import init_app as init_widget_embed
+
+    init_widget_embed(app)
     # Launches send email steps through syndication's email channel (campaigns.channels).
     from syndication.email.launching import init_app as init_email_channel
 

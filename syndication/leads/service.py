@@ -62,8 +62,9 @@ def dedup_window() -> timedelta:
 
 def capture(page: LandingPage, partner: Partner | None, submission: Submission, *,
             consent_text: str, first_click_id: str | None, last_click_id: str | None,
-            ip: str | None, user_agent: str | None) -> tuple[Lead, bool]:
-    """Store a form submission as a lead; return (lead, created).
+            ip: str | None, user_agent: str | None, source: str = "") -> tuple[Lead, bool]:
+    """Store a form submission as a lead; return (lead, created). ``source`` names what the
+    form was embedded in when it was not the page itself (e.g. a partner's web widget).
 
     The same email on the same partner's same page within ``LEAD_DEDUP_WINDOW_DAYS`` of its
     last submission updates that lead (a "resubmitted" event, no second notification). Two
@@ -89,6 +90,7 @@ def capture(page: LandingPage, partner: Partner | None, submission: Submission, 
         last_submitted_at=utcnow(), dedup_key=key,
         consent_given=submission.consent_given,
         consent_version=page.consent_version if submission.consent_given else 0,
+        source=source[:100],
         **{name: submission.values.get(name, "") for name in CONTACT_FIELDS}, **details,
     )
     try:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from flask import g
 
-from syndication.widget import content, impressions
+from syndication.widget import content
 from syndication.widget import service as widgets
 from syndication.widget.api_schemas import (
+    AdoptionOut,
+    PartnerAdoptionOut,
     SyndicatedItemOut,
     SyndicatedItemPatch,
     WidgetOut,
     WidgetPatch,
     WidgetSnippetOut,
+    WidgetStatsOut,
 )
 from syndication.widget.content import ItemFields
 from syndication.widget.models import SyndicatedItem, Widget
 from syndication.widget.service import WidgetFields
+from syndication.widget.stats import adoption, widget_stats
 from tcma.api import endpoint
 from tcma.api.responses import json_body
 from tcma.extensions import db
@@ -76,7 +80,7 @@ def retire_widget_item(item_id: str):
 
 def _widget_out(widget: Widget) -> WidgetOut:
     partner = db.session.get(Partner, widget.partner_id)
-    return WidgetOut.of(widget, partner.public_id, impressions.impression_stats(widget))
+    return WidgetOut.of(widget, partner.public_id, widget_stats(widget))
 
 
 @endpoint("/widgets", "GET", summary="The partner's web widgets", tag="widget",
@@ -125,3 +129,21 @@ def get_widget_snippet(widget_id: str):
     return json_body(WidgetSnippetOut(
         widget_id=widget.public_id, html=widgets.snippet(widget, g.user.partner),
         loader_url=widgets.loader_url(), fallback_url=widgets.reader_url(widget)))
+
+
+@endpoint("/widgets/<widget_id>/stats", "GET", summary="A web widget's impressions, clicks "
+          "and leads", tag="widget", permission="widget.build", response=WidgetStatsOut)
+def get_widget_stats(widget_id: str):
+    """The last 30 days, for the widget and for each item it showed."""
+    widget = widgets.get_widget(widget_id)
+    return json_body(WidgetStatsOut.of(widget, widget_stats(widget)))
+
+
+@endpoint("/widget/adoption", "GET", summary="Which partners have a live web widget",
+          tag="widget", permission="widget.content", response=AdoptionOut)
+def get_widget_adoption():
+    """Per partner with a widget: how many are live (seen in the last 7 days), and where."""
+    report = adoption()
+    return json_body(AdoptionOut(
+        partners_with_widgets=report.partners_with_widgets, partners_live=report.partners_live,
+        partners=[PartnerAdoptionOut(**vars(row)) for row in report.rows]))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from syndication.widget.content import ItemFields
-from syndication.widget.impressions import Stats
 from syndication.widget.models import ItemKind, SyndicatedItem, Widget, WidgetLayout
 from syndication.widget.service import FONTS, WidgetFields
+from syndication.widget.stats import WidgetStats
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -101,16 +101,19 @@ class WidgetOut(BaseModel):
     language: str
     domains: list[str] = Field(description="Sites (host[:port]) allowed to show the widget")
     impressions_30_days: int = Field(description="One per visitor per day, bots left out")
+    clicks_30_days: int = Field(description="People's clicks on the widget's tracking links")
+    leads_30_days: int = Field(description="New leads from the widget's inline forms")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, widget: Widget, partner_public_id: str, stats: Stats) -> WidgetOut:
+    def of(cls, widget: Widget, partner_public_id: str, stats: WidgetStats) -> WidgetOut:
         return cls(id=widget.public_id, partner_id=partner_public_id, name=widget.name,
                    categories=widget.categories, layout=widget.layout.value,
                    item_count=widget.item_count, color=widget.color, accent=widget.accent,
                    font=widget.font, language=widget.language, domains=widget.domains,
-                   impressions_30_days=stats.impressions, created_at=widget.created_at,
+                   impressions_30_days=stats.impressions, clicks_30_days=stats.clicks,
+                   leads_30_days=stats.leads, created_at=widget.created_at,
                    updated_at=widget.updated_at)
 
 
@@ -119,3 +122,44 @@ class WidgetSnippetOut(BaseModel):
     html: str = Field(description="The loader script and its fallback link, to paste as is")
     loader_url: str
     fallback_url: str = Field(description="The partner-branded page of the widget's items")
+
+
+class ItemStatsOut(BaseModel):
+    item_id: str
+    title: str
+    impressions: int
+    clicks: int
+    leads: int
+
+
+class WidgetStatsOut(BaseModel):
+    widget_id: str
+    days: int
+    impressions: int = Field(description="One per visitor per day, bots left out")
+    clicks: int = Field(description="People's clicks on the widget's tracking links")
+    unique_clicks: int = Field(description="The first click of each person per link")
+    leads: int = Field(description="New leads from the widget's inline forms")
+    items: list[ItemStatsOut]
+
+    @classmethod
+    def of(cls, widget: Widget, stats: WidgetStats) -> WidgetStatsOut:
+        return cls(widget_id=widget.public_id, days=stats.days, impressions=stats.impressions,
+                   clicks=stats.clicks, unique_clicks=stats.unique_clicks, leads=stats.leads,
+                   items=[ItemStatsOut(item_id=r.item_id, title=r.title,
+                                       impressions=r.impressions, clicks=r.clicks,
+                                       leads=r.leads) for r in stats.by_item])
+
+
+class PartnerAdoptionOut(BaseModel):
+    partner_id: str
+    partner_name: str
+    widgets: int
+    live_widgets: int = Field(description="Widgets seen on a partner's site in the last 7 days")
+    last_seen: date | None
+    last_domain: str = Field(description="The site (host[:port]) of the latest counted view")
+
+
+class AdoptionOut(BaseModel):
+    partners_with_widgets: int
+    partners_live: int = Field(description="Partners with a widget seen in the last 7 days")
+    partners: list[PartnerAdoptionOut]

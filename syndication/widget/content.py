@@ -14,7 +14,7 @@ from typing import Any
 import nh3
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from syndication.widget.models import ItemKind, SyndicatedItem
 from tcma import audit
@@ -283,3 +283,15 @@ def live_items(partner: Partner, *, categories: list[str], language: str,
     if categories:
         query = query.where(SyndicatedItem.category.in_(categories))
     return [i for i in db.session.execute(query).scalars() if in_audience(partner, i)]
+
+
+def next_change(now: datetime | None = None) -> datetime | None:
+    """The next moment an item goes live or expires: until then, what widgets show stays."""
+    now = now or utcnow()
+    live = SyndicatedItem.retired_at.is_(None)
+    publish = db.session.execute(select(func.min(SyndicatedItem.publish_at)).where(
+        live, SyndicatedItem.publish_at > now)).scalar()
+    expiry = db.session.execute(select(func.min(SyndicatedItem.expires_at)).where(
+        live, SyndicatedItem.expires_at > now)).scalar()
+    moments = [m for m in (publish, expiry) if m is not None]
+    return min(moments) if moments else None

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from syndication.widget import content
+from syndication.widget.leads import LeadForm, lead_form
 from syndication.widget.models import ItemKind, SyndicatedItem, Widget, WidgetLayout
 from syndication.widget.service import base_url, reader_url
 from tcma.errors import NotFound
@@ -23,6 +24,7 @@ class Card:
     summary: str
     url: str  # the partner's tracking link (utm_medium=web)
     action: str  # the button's words
+    lead_form: LeadForm | None = None  # a call to action's inline form
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def cards(shown: Showing) -> list[Card]:
             continue
         result.append(Card(item.public_id, item.kind.value, item.title, item.summary,
                            tracked(shown.partner, shown.widget, item, destination),
-                           ACTIONS[item.kind]))
+                           ACTIONS[item.kind], lead_form(shown.partner, item)))
     return result
 
 

@@ -23,7 +23,7 @@ SEEN_KEY_SECONDS = 2 * 24 * 3600
 
 
 def record_impression(widget: Widget, item_ids: list[str], *, ip: str, user_agent: str,
-                      today: date | None = None) -> bool:
+                      today: date | None = None, domain: str = "") -> bool:
     """Count one visitor's view of the widget (and of the items it showed them) once a day.
 
     Bots are not counted; a flood from one address is refused with TooManyRequests before
@@ -48,29 +48,32 @@ def record_impression(widget: Widget, item_ids: list[str], *, ip: str, user_agen
     if not current_redis().set(key, 1, nx=True, ex=SEEN_KEY_SECONDS):
         return False
     shown = {i.public_id: i for i in showing(widget, parent=None).items}
-    _add(widget, None, today)
+    _add(widget, None, today, domain=domain)
     for public_id in dict.fromkeys(item_ids):
         if public_id in shown:
             _add(widget, shown[public_id], today)
     return True
 
 
-def _add(widget: Widget, item: SyndicatedItem | None, day: date) -> None:
+def _add(widget: Widget, item: SyndicatedItem | None, day: date, *, domain: str = "") -> None:
     item_key = item.public_id if item is not None else ""
     where = (WidgetImpression.widget_id == widget.id, WidgetImpression.item_key == item_key,
              WidgetImpression.day == day)
+    seen = {"domain": domain} if domain else {}
     bumped = db.session.execute(update(WidgetImpression).where(*where).values(
-        count=WidgetImpression.count + 1).execution_options(synchronize_session=False))
+        count=WidgetImpression.count + 1, **seen).execution_options(synchronize_session=False))
     if bumped.rowcount:
         return
     try:
         with db.session.begin_nested():
             db.session.add(WidgetImpression(partner_id=widget.partner_id, widget_id=widget.id,
                                             item_id=item.id if item is not None else None,
-                                            item_key=item_key, day=day, count=1))
+                                            item_key=item_key, day=day, count=1,
+                                            domain=domain))
     except IntegrityError:  # a parallel beacon made the row first
         db.session.execute(update(WidgetImpression).where(*where).values(
-            count=WidgetImpression.count + 1).execution_options(synchronize_session=False))
+            count=WidgetImpression.count + 1, **seen).execution_options(
+            synchronize_session=False))
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,5 @@ class WidgetImpression(PartnerOwned, db.Model):
     item_key: Mapped[str] = mapped_column(String(24), default="")
     day: Mapped[date] = mapped_column(Date)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The site (``host[:port]``) the latest counted view of that day came from.
+    domain: Mapped[str] = mapped_column(String(260), default="", server_default="")

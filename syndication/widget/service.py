@@ -201,7 +201,8 @@ def base_url() -> str:
 
 
 def loader_url() -> str:
-    return f"{base_url()}/static/widget/v1.js?v=1"
+    """The loader's versioned, long-cached URL (``public_views.loader``)."""
+    return f"{base_url()}/embed/v1.js"
 
 
 def embed_url(widget: Widget) -> str:

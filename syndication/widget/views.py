@@ -21,6 +21,8 @@ from syndication.widget import content, embed, impressions
 from syndication.widget import service as widgets
 from syndication.widget.models import ItemKind, SyndicatedItem, WidgetLayout
 from syndication.widget.public_views import style_of
+from syndication.widget.stats import LIVE_DAYS, widget_stats
+from syndication.widget.stats import adoption as stats_adoption
 from tcma.auth.permissions import requires
 from tcma.errors import NotFound, ValidationFailed
 from tcma.extensions import db
@@ -161,20 +163,24 @@ def _widget_values(widget) -> dict:
 
 def _widget_editor(widget, values: dict, errors: ValidationFailed | None = None):
     partner = g.user.partner
-    stats = impressions.impression_stats(widget) if widget else None
-    titles = {i.public_id: i.title for i in content.list_items(include_retired=True)
-              if stats and i.public_id in stats.by_item}
+    stats = widget_stats(widget) if widget else None
     return render_template(
         "widget/widget_edit.html", widget=widget, form=values, errors=errors,
         layouts=[layout.value for layout in WidgetLayout], fonts=list(widgets.FONTS),
         categories=content.categories(),
         snippet=widgets.snippet(widget, partner) if widget else None,
-        stats=stats, item_stats=sorted(((titles[k], n) for k, n in stats.by_item.items()
-                                        if k in titles), key=lambda row: -row[1])
-        if stats else [],
+        stats=stats, item_stats=stats.by_item if stats else [],
         preview_url=url_for("widgets.preview", **{name: values.get(name) or "" for name in
                                                   PREVIEW_FIELDS}),
     ), (422 if errors else 200)
+
+
+@blueprint.get("/widgets/adoption")
+@requires("widget.content")
+def adoption():
+    """For the vendor: which partners have a live widget, and where it was last seen."""
+    return render_template("widget/adoption.html", report=stats_adoption(),
+                           live_days=LIVE_DAYS)
 
 
 @blueprint.get("/widgets")

@@ -602,6 +602,8 @@ def test_every_operation_answers_what_the_document_says(app, monkeypatch, doc, a
     c.call(pa, "GET", "/widgets/{widget_id}", 200, ww)
     c.call(pa, "PATCH", "/widgets/{widget_id}", 200, ww, json={"layout": "list"})
     snippet = c.call(pa, "GET", "/widgets/{widget_id}/snippet", 200, ww)
+    c.call(pa, "GET", "/widgets/{widget_id}/stats", 200, ww)
+    c.call(marketer, "GET", "/widget/adoption", 200)
     assert 'data-tcma-widget="' in snippet["html"] and "<a href=" in snippet["html"]
     c.call(pa, "DELETE", "/widgets/{widget_id}", 204, ww)
     c.call(marketer, "DELETE", "/widget/items/{item_id}", 204, wi)

@@ -168,3 +168,84 @@ def test_the_snippet_renders_the_widget_on_a_registered_site_and_nothing_elsewhe
         assert _impressions(app, widget_id) == 1
     finally:
         context.close()
+
+
+def test_a_click_and_a_lead_from_the_embedded_widget_are_the_partners(
+        app, browser, live_server, sites, monkeypatch):
+    from sqlalchemy import select
+
+    from syndication.leads import inbox
+    from syndication.links import clicks
+    from syndication.links.models import Click, TrackingLink
+    from syndication.pages import service as pages
+    from tcma.extensions import db
+
+    # The browser reaches the portal here: links and the form are made for this address.
+    monkeypatch.setitem(app.config, "BASE_URL", live_server)
+    registered, _ = sites
+    with app.app_context():
+        partner = branded_partner("Northwind Traders", color="#0a7a3f")
+        other = branded_partner("Contoso", color="#aa0000")
+        page = pages.create_page({"slug": "talk-to-us", "title": "Talk to us",
+                                  "headline": "Talk to us", "cta_label": "Call me back",
+                                  "consent_text": "I agree that {partner} may contact me.",
+                                  "form_fields": pages.default_form_fields()}, by=None)
+        pages.set_status(page, "published", by=None)
+        db.session.commit()
+        article = live_item("Backup in five minutes")
+        offer = live_item("Book a call", kind="cta", landing_page_id=page.public_id)
+        widget = widget_for(partner, domains=[registered.origin.split("://")[1]])
+        widget_id, token, widget_public = widget.id, widget.token, widget.public_id
+        partner_id, partner_public, other_public = partner.id, partner.public_id, \
+            other.public_id
+        article_id, offer_id = article.public_id, offer.public_id
+    registered.page = HOST_PAGE.replace("{snippet}", _snippet(app, widget_id, live_server))
+
+    context = browser.new_context(user_agent=BROWSER_UA, viewport={"width": 1000, "height": 800})
+    context.set_default_timeout(10_000)
+    try:
+        page_ = context.new_page()
+        page_.goto(registered.origin + "/")
+        frame = page_.frame_locator(f'iframe[data-tcma-frame="{token}"]')
+
+        # A visitor opens the article: through the partner's tracking link, medium web.
+        with context.expect_page() as opened:
+            frame.get_by_role("link", name="Read: Backup in five minutes").click()
+        reader = opened.value
+        reader.wait_for_load_state()
+        assert reader.url.startswith(f"{live_server}/embed/w/{token}/items/{article_id}?")
+        assert "utm_medium=web" in reader.url
+        expect(reader.get_by_role("heading", name="Backup in five minutes")).to_be_visible()
+        with app.app_context():
+            clicks.drain()
+            stored = db.session.execute(
+                select(Click, TrackingLink).join(TrackingLink, Click.link_id == TrackingLink.id)
+            ).all()
+            assert len(stored) == 1
+            click, link = stored[0]
+            assert click.partner_id == partner_id and click.kind is None  # a person's
+            assert link.channel.value == "web"
+            assert (link.source_type, link.source_id) == ("widget", widget_public)
+            db.session.remove()
+
+        # The same visitor asks to be called back from the call-to-action card's form.
+        frame.get_by_text("Get in touch").click()
+        frame.get_by_label("First name").fill("Ada")
+        frame.get_by_label("Last name").fill("Lovelace")
+        frame.get_by_label("Work email").fill("not-an-email")
+        frame.get_by_label("I agree that Northwind Traders IT may contact me.").check()
+        frame.get_by_role("button", name="Call me back").click()
+        # The browser's own check, or ours: either way the visitor is told what is wrong.
+        frame.get_by_label("Work email").fill("ada@example.com")
+        frame.get_by_role("button", name="Call me back").click()
+        expect(frame.get_by_text("Thank you! We have your details")).to_be_visible()
+
+        with app.app_context():
+            (lead,) = inbox.list_leads(inbox.LeadFilter(partner=partner_public))[0]
+            assert lead.email == "ada@example.com"
+            assert lead.source == f"widget:{widget_public}:{offer_id}"
+            assert lead.utm["medium"] == "web"
+            assert inbox.list_leads(inbox.LeadFilter(partner=other_public))[0] == []
+            db.session.remove()
+    finally:
+        context.close()

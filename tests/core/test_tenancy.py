@@ -31,10 +31,11 @@ CAPABILITY_ROUTES = {"static", "files.download", "auth.reset", "auth.accept_invi
                      "email_public.unsubscribe", "email_public.opened",
                      # autopilot's one-click skip: a signed token names the post
                      "social.skip_link",
-                     # a widget's public embed, reader pages and impression beacon: the
-                     # widget's 128-bit token is pasted into the partner's own website
+                     # a widget's public embed, reader pages, impression beacon and inline
+                     # lead form: the widget's 128-bit token is pasted into the partner's
+                     # own website
                      "widget_embed.frame", "widget_embed.reader", "widget_embed.reader_index",
-                     "widget_embed.seen"}
+                     "widget_embed.seen", "widget_embed.lead"}
 
 #: A valid JSON body per request model, so the request reaches the object lookup instead of
 #: stopping at validation.

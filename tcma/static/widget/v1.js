@@ -1,6 +1,6 @@
 /* tcma web widget loader, v1. Plain JavaScript, no build step.
  *
- * <script async src="https://PORTAL/static/widget/v1.js?v=1" data-tcma-widget="TOKEN"></script>
+ * <script async src="https://PORTAL/embed/v1.js" data-tcma-widget="TOKEN"></script>
  * <a href="..." data-tcma-fallback="TOKEN">...</a>
  *
  * Inserts the widget's iframe after each such script tag and sizes it from the frame's

@@ -153,13 +153,27 @@ def test_the_reader_page_shows_one_article_in_the_partners_branding(client, embe
 def test_the_loader_is_small_and_defines_one_namespaced_object(client):
     import gzip
 
-    response = client.get("/static/widget/v1.js?v=1")
+    response = client.get("/embed/v1.js")
     source = response.get_data()
     assert response.status_code == 200 and response.mimetype in ("text/javascript",
                                                                   "application/javascript")
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Set-Cookie" not in response.headers
     assert len(gzip.compress(source, 9)) < 10 * 1024
     assigned = set(re.findall(rb"window\.([A-Za-z_$][\w$]*)\s*=", source))
     assert assigned == {b"TCMA"}
+
+
+def test_the_snippet_loads_the_versioned_long_cached_loader(client, embed):
+    partner, widget, _ = embed
+    snippet = widgets.snippet(widget, partner)
+    src = re.search(r'<script async src="([^"]+)"', snippet).group(1)
+    assert src == "http://localhost/embed/v1.js"
+    response = client.get(src.removeprefix("http://localhost"))
+    assert response.status_code == 200 and b"window.TCMA" in response.get_data()
+    assert "immutable" in response.headers["Cache-Control"]
+    revalidated = client.get("/embed/v1.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
 
 
 def test_videos_assets_and_calls_to_action_open_through_the_partners_links(client, ctx):

@@ -62,7 +62,7 @@ def test_a_partner_builds_a_widget_from_their_brand_and_copies_its_snippet(clien
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Blog &lt;b&gt;sidebar&lt;/b&gt;" in page
     snippet = re.search(r'<textarea id="snippet"[^>]*>(.*?)</textarea>', page, re.S).group(1)
-    assert (f'&lt;script async src=&#34;http://localhost/static/widget/v1.js?v=1&#34; '
+    assert (f'&lt;script async src=&#34;http://localhost/embed/v1.js&#34; '
             f'data-tcma-widget=&#34;{widget.token}&#34;&gt;&lt;/script&gt;') in snippet
     assert f"http://localhost/embed/w/{widget.token}/items" in snippet
     preview_src = re.search(r'id="widget-preview"[^>]*src="([^"]+)"', page).group(1)
