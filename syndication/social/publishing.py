@@ -82,14 +82,16 @@ class _Claim:
     def unmarked(self) -> dict[str, Any]:
         return {"called_at": None} if self.fresh else {}
 
-    def write(self, **values: Any) -> bool:
-        """Record an outcome, only if this worker still holds the row; commits."""
+    def write(self, *, commit: bool = True, **values: Any) -> bool:
+        """Record an outcome, only if this worker still holds the row; commits unless told
+        not to (the caller then commits it with more)."""
         done = db.session.execute(
             update(SocialPost).where(SocialPost.id == self.post_id,
                                      SocialPost.claim == self.token,
                                      SocialPost.status == PostStatus.PUBLISHING)
             .values(**values).execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return done == 1
 
 
@@ -289,12 +291,13 @@ def _refresh(account: SocialAccount, now: datetime) -> bool:
 
 def _published(claim: _Claim, post: SocialPost, result: Published, now: datetime
                ) -> PostStatus:
-    # Committed before the step's open rows are counted: counted inside this transaction,
-    # two posts of one step published at the same moment would each see the other still
-    # open, and neither would finish the step.
+    # Committed by ``publish`` with the step's completion, a moment later (one commit
+    # fewer per post). Should that commit never happen, the row keeps ``called_at``: the
+    # lookup finds the post, which is never posted again.
     if claim.write(status=PostStatus.PUBLISHED, external_id=result.external_id,
                    external_url=result.url, published_at=now, called_at=None, claim=None,
-                   lease_until=None, next_attempt_at=None, error="", error_kind=None):
+                   lease_until=None, next_attempt_at=None, error="", error_kind=None,
+                   commit=False):
         log.info("post %s published on %s as %s", post.public_id, post.network.value,
                  result.external_id)
     return PostStatus.PUBLISHED
@@ -340,8 +343,16 @@ def _retry(claim: _Claim, post: SocialPost, exc: NetworkError, now: datetime, *,
 
 
 def _finish_step_if_done(step_id: int | None, now: datetime) -> None:
-    if step_id is None or open_rows(step_id):
+    """Finish the step when this was its last open post; the caller commits.
+
+    The step's row is locked before its open posts are counted. Two posts of one step
+    published at the same moment in two transactions would otherwise each count the other
+    as still open (neither sees the other's uncommitted state) and neither would finish the
+    step; with the lock, the second counts after the first committed. (SQLite writes one
+    transaction at a time, so there is no race to lock against.)"""
+    if step_id is None:
         return
-    step = db.session.get(LaunchStep, step_id)
-    if step is not None:
-        launches.finish_step(step, now)  # a no-op unless started; the caller commits
+    step = db.session.execute(select(LaunchStep).where(LaunchStep.id == step_id)
+                              .with_for_update()).scalar_one_or_none()
+    if step is not None and not open_rows(step_id):
+        launches.finish_step(step, now)  # a no-op unless started

@@ -385,3 +385,38 @@ def test_a_step_left_started_with_everything_published_is_finished_by_the_schedu
     db.session.refresh(launch)
     assert launch.status is LaunchStatus.COMPLETED
     assert scheduling.finish_done_steps() == 0
+
+
+def test_posts_of_one_step_published_at_the_same_moment_finish_their_step(
+        app, ctx, fakes, partner_admin):
+    """Three workers finish the three posts of one step together: the last one to commit
+    must see the others and complete the launch (on PostgreSQL each transaction sees only
+    what was committed before it, so a naive count left the step started)."""
+    import threading
+
+    client, user = partner_admin
+    connect_accounts(client, user, ("linkedin", "x", "facebook"))
+    for fake in (fakes.linkedin, fakes.x, fakes.facebook):
+        fake.latency = 0.2  # the three answers come back at the same moment
+    made = [_launch(user.partner, post_kit(f"Kit {n}", posts=[{
+        "key": "announce", "name": "Announcement",
+        "texts": {network: f"News number {n} from {{{{ partner.display_name }}}}"
+                  for network in ("linkedin", "x", "facebook")}}])) for n in range(3)]
+    rows = _posts()
+    assert len(rows) == 9
+
+    def publish(post_id: int) -> None:
+        with app.app_context():
+            publishing.publish(post_id)
+
+    for launch in made:
+        ids = [r.id for r in rows if r.launch_id == launch.id]
+        threads = [threading.Thread(target=publish, args=(post_id,)) for post_id in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    db.session.expire_all()
+    assert {r.status for r in _posts()} == {PostStatus.PUBLISHED}
+    assert [db.session.get(Launch, launch.id).status for launch in made] == [
+        LaunchStatus.COMPLETED] * 3
